@@ -1,0 +1,184 @@
+"""Checkpoint IO: safe load, atomic save, provenance.
+
+Two kinds of files are read here, and they are trusted differently:
+
+* **Files exchanged between users** (pretrained weights, shared init, stage-one exports, merge
+  inputs, merged outputs) are *data*. They are loaded with ``torch.load(weights_only=True)`` and no
+  extra allow-list: tensors, numbers, strings, lists and dicts only. A file that needs more (a full
+  pickle with Python objects) is refused with a one-line error that says how to export its weights,
+  or how to pass an explicit trust flag if the user vouches for its origin.
+* **The run's own work dir** (resuming training). mmengine 0.10.7 saves ``message_hub`` with
+  ``HistoryBuffer`` objects holding numpy arrays, and loads with a plain ``torch.load``; since torch
+  2.6 that means ``weights_only=True``, which rejects those objects. Rather than falling back to full
+  unpickling, :func:`resume_safe_globals` names exactly the classes such a checkpoint needs
+  (``HistoryBuffer`` and numpy's array reconstruction), to be used as
+  ``with torch.serialization.safe_globals(resume_safe_globals()): runner.resume(...)``. Nothing that
+  can call arbitrary code (``builtins.getattr``, ``eval``, ...) is ever allow-listed.
+
+Saves go to a temporary file in the destination folder and are renamed into place with
+:func:`os.replace`, so a killed process or a full disk never leaves a torn checkpoint behind.
+"""
+import datetime
+import hashlib
+import os
+import pickle
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Dict, Iterable, Mapping, Optional
+
+import torch
+
+from ..errors import CheckpointError
+from ..version import __version__
+
+_EXPORT_HINT = ('export its weights with `python tools/export_weights.py CKPT OUT.pth` '
+                '(plain state_dict + primitive meta), or pass --trust-checkpoint if you trust '
+                'where the file came from')
+
+
+def sha256_file(path, chunk_size: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(chunk_size), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_checkpoint_file(path, *, trust: bool = False, map_location='cpu') -> Any:
+    """Load a checkpoint file as data (``weights_only=True``), with one-line errors.
+
+    Args:
+        path: the file.
+        trust: load with full unpickling. Only for files whose origin the user vouches for; this
+            runs whatever code the pickle names.
+        map_location: as for :func:`torch.load`.
+
+    Raises:
+        CheckpointError: missing, empty, truncated or corrupt file; a pickle with Python objects
+            (unless ``trust``).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f'{path}: no such checkpoint file; check the path')
+    if path.stat().st_size == 0:
+        raise CheckpointError(f'{path}: empty file (an interrupted copy or save?); re-create or '
+                              're-download it')
+    try:
+        return torch.load(path, map_location=map_location, weights_only=not trust)
+    except pickle.UnpicklingError as exc:
+        refused = re.search(r'GLOBAL (\S+) was not an allowed global', str(exc))
+        if refused is None:
+            raise CheckpointError(f'{path}: not a readable torch checkpoint (corrupt pickle '
+                                  'stream); re-create or re-download it') from None
+        raise CheckpointError(f'{path}: holds pickled Python objects that a weights-only load '
+                              f'refuses (it names {refused.group(1)}); {_EXPORT_HINT}') from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f'{path}: not a readable torch checkpoint (truncated or corrupt: '
+                              f'{first}); re-create or re-download it') from None
+
+
+def load_state_dict_file(path, *, prefix: str = '', trust: bool = False
+                         ) -> Dict[str, torch.Tensor]:
+    """The ``{name: tensor}`` mapping of a checkpoint (``state_dict`` entry or a bare mapping).
+
+    Args:
+        path: the checkpoint file.
+        prefix: keep only keys starting with it, with the prefix removed (e.g. ``'model.'`` to
+            pick the student of a UDA checkpoint).
+        trust: see :func:`load_checkpoint_file`.
+    """
+    return state_dict_of(load_checkpoint_file(path, trust=trust), path, prefix=prefix)
+
+
+def state_dict_of(obj: Any, path, *, prefix: str = '') -> Dict[str, torch.Tensor]:
+    """The tensors of a loaded checkpoint ``obj`` (read from ``path``, named in errors)."""
+    state = obj.get('state_dict', obj) if isinstance(obj, Mapping) else None
+    if not isinstance(state, Mapping) or not state or not all(
+            isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f'{path}: not a checkpoint (expected a state_dict of tensors); '
+                              'pass a file saved by tools/train.py or tools/merge.py')
+    if prefix:
+        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        if not state:
+            raise CheckpointError(f'{path}: no weights under "{prefix}"; is this the right kind '
+                                  'of checkpoint?')
+    return dict(state)
+
+
+def atomic_save(obj: Any, path) -> Path:
+    """``torch.save`` to a temporary file beside ``path``, fsync, then rename into place.
+
+    Either the old file (or nothing) or the complete new file exists at ``path`` at any instant.
+    Raises CheckpointError (and removes the temporary file) when the write fails, e.g. on a full
+    disk.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise CheckpointError(f'{path}: could not be written ({exc.strerror or exc}); free '
+                                  'disk space or choose another --out') from None
+        raise
+    return path
+
+
+def provenance(inputs: Iterable = (), **fields) -> Dict[str, Any]:
+    """Primitive provenance record for a checkpoint's ``meta``: inputs with sha256, mtda/torch
+    versions, UTC time, plus any keyword fields (weights, policies, config name ...)."""
+    record: Dict[str, Any] = dict(
+        mtda_version=__version__,
+        torch_version=str(torch.__version__),
+        created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'))
+    inputs = [Path(p) for p in inputs]
+    if inputs:
+        record['inputs'] = [dict(path=str(p), sha256=sha256_file(p)) for p in inputs]
+    record.update(fields)
+    return primitive(record)
+
+
+def resume_safe_globals() -> list:
+    """The classes an mmengine 0.10.7 work-dir checkpoint needs beyond plain data.
+
+    ``message_hub`` holds ``HistoryBuffer`` objects whose state is numpy arrays; numpy arrays
+    unpickle through ``numpy.core.multiarray._reconstruct`` with ``ndarray`` and ``dtype``, and
+    numpy scalars through ``multiarray.scalar``. None of these can call arbitrary code.
+    """
+    import numpy as np
+    from mmengine.logging.history_buffer import HistoryBuffer
+    multiarray = np.core.multiarray
+    dtype_classes = [type(np.dtype(t)) for t in ('f8', 'f4', 'i8', 'i4', 'bool')]
+    return [HistoryBuffer, multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype,
+            *dtype_classes]
+
+
+def primitive(value: Any) -> Any:
+    """Recursively convert ``value`` to str/int/float/bool/None/list/dict, for weights-only meta."""
+    if value is None or type(value) in (str, bool, int, float):
+        return value
+    for kind in (bool, str, int, float):  # subclasses (torch's TorchVersion is a str) unpickle
+        if isinstance(value, kind):       # as classes, which a weights-only load refuses
+            return kind(value)
+    if isinstance(value, Mapping):
+        return {str(k): primitive(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [primitive(v) for v in value]
+    if hasattr(value, 'item') and callable(value.item):  # numpy / torch scalars
+        return value.item()
+    return str(value)
+
+
+def clean_meta(meta: Optional[Mapping]) -> Dict[str, Any]:
+    """``meta`` reduced to primitives, so that the file loads with ``weights_only=True``."""
+    return primitive(dict(meta or {}))
