@@ -1,0 +1,17 @@
+"""Validate the ACDC labels as shipped (they already are trainIds); writes nothing.
+
+checks  DATA_ROOT/gt/{cond}/{split}/GOPRxxxx/*_gt_labelTrainIds.png: 8-bit, values 0-18 or 255,
+        same size as DATA_ROOT/rgb_anon/{cond}/{split}/GOPRxxxx/*_rgb_anon.png
+
+example: python tools/convert_datasets/acdc.py data/acdc
+"""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a checkout without installing
+
+from mtda.datasets.converters import acdc  # noqa: E402
+from mtda.datasets.converters.cli import run_converter  # noqa: E402
+
+if __name__ == '__main__':
+    sys.exit(run_converter(acdc.convert, description=__doc__))
