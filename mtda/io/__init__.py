@@ -1,6 +1,6 @@
 """Checkpoint input/output: the one place where files are read and written as checkpoints."""
 from .checkpoint import (atomic_save, clean_meta, load_checkpoint_file, load_state_dict_file,
-                         provenance, resume_safe_globals, sha256_file, state_dict_of)
+                         provenance, sha256_file, state_dict_of)
 
 __all__ = ['atomic_save', 'clean_meta', 'load_checkpoint_file', 'load_state_dict_file',
-           'provenance', 'resume_safe_globals', 'sha256_file', 'state_dict_of']
+           'provenance', 'sha256_file', 'state_dict_of']

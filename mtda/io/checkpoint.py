@@ -7,13 +7,13 @@ Two kinds of files are read here, and they are trusted differently:
   extra allow-list: tensors, numbers, strings, lists and dicts only. A file that needs more (a full
   pickle with Python objects) is refused with a one-line error that says how to export its weights,
   or how to pass an explicit trust flag if the user vouches for its origin.
-* **The run's own work dir** (resuming training). mmengine 0.10.7 saves ``message_hub`` with
-  ``HistoryBuffer`` objects holding numpy arrays, and loads with a plain ``torch.load``; since torch
-  2.6 that means ``weights_only=True``, which rejects those objects. Rather than falling back to full
-  unpickling, :func:`resume_safe_globals` names exactly the classes such a checkpoint needs
-  (``HistoryBuffer`` and numpy's array reconstruction), to be used as
-  ``with torch.serialization.safe_globals(resume_safe_globals()): runner.resume(...)``. Nothing that
-  can call arbitrary code (``builtins.getattr``, ``eval``, ...) is ever allow-listed.
+* **The run's own work dir** (resuming training). mmengine 0.10.7 pickles ``HistoryBuffer``
+  objects into its checkpoints (their pickle names ``builtins.getattr``) and loads them with a plain
+  ``torch.load``, which torch >= 2.6 treats as ``weights_only=True``. Rather than allow-listing
+  ``getattr`` or falling back to full unpickling, mtda's
+  :class:`~mtda.training.plain_checkpoint_hook.PlainCheckpointHook` (in every config's runtime)
+  writes those buffers as plain lists and rebuilds them on load, so resume works with the default
+  weights-only load and no allow-list at all.
 
 Saves go to a temporary file in the destination folder and are renamed into place with
 :func:`os.replace`, so a killed process or a full disk never leaves a torn checkpoint behind.
@@ -146,21 +146,6 @@ def provenance(inputs: Iterable = (), **fields) -> Dict[str, Any]:
         record['inputs'] = [dict(path=str(p), sha256=sha256_file(p)) for p in inputs]
     record.update(fields)
     return primitive(record)
-
-
-def resume_safe_globals() -> list:
-    """The classes an mmengine 0.10.7 work-dir checkpoint needs beyond plain data.
-
-    ``message_hub`` holds ``HistoryBuffer`` objects whose state is numpy arrays; numpy arrays
-    unpickle through ``numpy.core.multiarray._reconstruct`` with ``ndarray`` and ``dtype``, and
-    numpy scalars through ``multiarray.scalar``. None of these can call arbitrary code.
-    """
-    import numpy as np
-    from mmengine.logging.history_buffer import HistoryBuffer
-    multiarray = np.core.multiarray
-    dtype_classes = [type(np.dtype(t)) for t in ('f8', 'f4', 'i8', 'i4', 'bool')]
-    return [HistoryBuffer, multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype,
-            *dtype_classes]
 
 
 def primitive(value: Any) -> Any:

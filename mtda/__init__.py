@@ -1,0 +1,10 @@
+"""mtda: multi-target domain adaptation by training-free model merging.
+
+Importing the package registers its datasets, metric and loops into mmseg's registries (configs
+say ``custom_imports=dict(imports=['mtda'], allow_failed_imports=False)``).
+"""
+from .version import __version__
+
+from . import datasets, evaluation, training  # noqa: E402,F401  (registration side effects)
+
+__all__ = ["__version__", "datasets", "evaluation", "training"]

@@ -1,0 +1,106 @@
+"""tools/train.py and tools/test.py on the tiny synthetic data, as a user runs them."""
+import json
+
+import pytest
+import torch
+
+from support import REPO, TINY_CONFIG, run_tool
+
+FAST = ['--cfg-options', 'train_cfg.max_iters=4', 'train_cfg.val_interval=4',
+        'default_hooks.checkpoint.interval=2', 'randomness.seed=0']
+
+
+@pytest.fixture(scope='module')
+def trained(tiny_data_root):
+    """A 4-iteration run of the tiny source-only config."""
+    run_tool('train.py', TINY_CONFIG, '--work-dir', 'work_dirs/train4', *FAST, cwd=tiny_data_root)
+    return tiny_data_root / 'work_dirs' / 'train4'
+
+
+def test_training_writes_resume_and_weights_only_checkpoints(trained):
+    assert (trained / 'iter_4.pth').is_file() and (trained / 'last_checkpoint').is_file()
+    export = torch.load(trained / 'weights' / 'final.pth', weights_only=True)
+    assert export['meta']['iteration'] == 4
+    assert export['meta']['config'] == TINY_CONFIG.name
+    assert export['meta']['classes'][0] == 'road'
+    assert 'decode_head.conv_seg.weight' in export['state_dict']
+
+
+def test_weights_only_export_loads_with_mmseg_init_model(trained):
+    from mmseg.apis import inference_model, init_model
+    import numpy as np
+    model = init_model(str(TINY_CONFIG), str(trained / 'weights' / 'final.pth'), device='cpu')
+    result = inference_model(model, np.zeros((64, 128, 3), dtype=np.uint8))
+    assert result.pred_sem_seg.data.shape == (1, 64, 128)
+
+
+def test_test_tool_writes_per_domain_results(trained, tiny_data_root, tmp_path):
+    preds = tmp_path / 'preds'
+    proc = run_tool('test.py', TINY_CONFIG, trained / 'weights' / 'final.pth',
+                    '--work-dir', tmp_path / 'eval', '--save-preds', preds, cwd=tiny_data_root)
+    data = json.loads((tmp_path / 'eval' / 'results.json').read_text())
+    assert list(data['domains']) == ['cityscapes', 'idd', 'acdc', 'dark_zurich']
+    for name, dom in data['domains'].items():
+        assert 0.0 <= dom['mIoU'] <= 100.0 and dom['num_images'] > 0
+        pngs = sorted((preds / name).glob('*.png'))
+        assert len(pngs) == dom['num_images']
+    assert '| final |' in proc.stdout and 'H-mean' in proc.stdout
+    assert (tmp_path / 'eval' / 'results.md').is_file()
+    assert (tmp_path / 'eval' / 'results.csv').is_file()
+
+
+class _Payload:
+    """Unpickling this would create a marker file."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, 'w'))
+
+
+def test_test_tool_refuses_a_checkpoint_with_code(trained, tiny_data_root, tmp_path):
+    marker = tmp_path / 'code-ran'
+    hostile = tmp_path / 'hostile.pth'
+    state = torch.load(trained / 'weights' / 'final.pth', weights_only=True)
+    torch.save(dict(state, meta=_Payload(str(marker))), hostile)
+    proc = run_tool('test.py', TINY_CONFIG, hostile, '--work-dir', tmp_path / 'eval',
+                    cwd=tiny_data_root, check=False)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('error: ') and 'hostile.pth' in lines[0]
+    assert 'export_weights' in lines[0] and '--trust-checkpoint' in lines[0]
+    assert not marker.exists()
+    assert not (tmp_path / 'eval' / 'results.json').exists()
+
+
+def test_training_checkpoints_are_plain_data(trained):
+    """mmengine's own checkpoint (optimizer, message hub) loads weights-only, no allow-list."""
+    assert torch.serialization.get_unsafe_globals_in_checkpoint(trained / 'iter_4.pth') == []
+    ckpt = torch.load(trained / 'iter_4.pth', weights_only=True)
+    assert ckpt['meta']['iter'] == 4
+    assert ckpt['message_hub']['log_scalars']['train/loss']['log_history']
+    assert ckpt['random_state']['torch_cpu'].dtype == torch.uint8
+
+
+def test_resume_continues_to_the_same_weights(tiny_data_root):
+    """2 iterations, then --resume to 4: same final weights as 4 uninterrupted iterations."""
+    det = ['randomness.deterministic=True']
+    run_tool('train.py', TINY_CONFIG, '--work-dir', 'work_dirs/full4', *FAST, *det,
+             cwd=tiny_data_root)
+    run_tool('train.py', TINY_CONFIG, '--work-dir', 'work_dirs/part', *FAST[:-4],
+             'train_cfg.max_iters=2', 'train_cfg.val_interval=100',
+             'default_hooks.checkpoint.interval=2', 'randomness.seed=0', *det, cwd=tiny_data_root)
+    run_tool('train.py', TINY_CONFIG, '--work-dir', 'work_dirs/part', '--resume', *FAST, *det,
+             cwd=tiny_data_root)
+    a = torch.load(tiny_data_root / 'work_dirs/full4/weights/final.pth', weights_only=True)
+    b = torch.load(tiny_data_root / 'work_dirs/part/weights/final.pth', weights_only=True)
+    assert b['meta']['iteration'] == 4
+    for key, value in a['state_dict'].items():
+        assert torch.equal(value, b['state_dict'][key]), key
+
+
+def test_tools_print_help():
+    for tool in ('train.py', 'test.py'):
+        proc = run_tool(tool, '--help', cwd=REPO)
+        assert 'usage:' in proc.stdout
