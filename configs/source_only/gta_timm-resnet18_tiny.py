@@ -8,5 +8,5 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 default_hooks = dict(
-    checkpoint=dict(interval=400),
+    checkpoint=dict(interval=500),
     visualization=dict(type='SegVisualizationHook', draw=False))
