@@ -7,6 +7,7 @@ _base_ = [
     '../_base_/schedules/adamw_poly_tiny.py',       # AdamW + warm-up + poly, 1500 iterations
     '../_base_/default_runtime.py',
 ]
+model = {{_base_.segmentor}}
 default_hooks = dict(
     logger=dict(interval=100),
     checkpoint=dict(interval=500),

@@ -7,4 +7,5 @@ _base_ = [
     '../_base_/schedules/adamw_poly_40k.py',     # AdamW 6e-5, warm-up 1500, poly, 40k iterations
     '../_base_/default_runtime.py',
 ]
+model = {{_base_.segmentor}}
 default_hooks = dict(checkpoint=dict(save_best='hmean', rule='greater'))

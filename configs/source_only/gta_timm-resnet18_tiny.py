@@ -7,6 +7,7 @@ _base_ = [
     '../_base_/schedules/adamw_poly_tiny.py',
     '../_base_/default_runtime.py',
 ]
+model = {{_base_.segmentor}}
 default_hooks = dict(
     checkpoint=dict(interval=500),
     visualization=dict(type='SegVisualizationHook', draw=False))

@@ -19,6 +19,7 @@ def load_weights_into(model: torch.nn.Module, state_dict: Mapping[str, torch.Ten
     """``model.load_state_dict(state_dict)`` with a one-line error naming ``source``."""
     if is_model_wrapper(model):
         model = model.module
+    model = getattr(model, 'student', model)  # a UDA wrapper is evaluated through its student
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state_dict))
     extra = sorted(set(state_dict) - set(expected))

@@ -26,7 +26,7 @@ class ExportWeightsHook(Hook):
         interval: iterations between exports (``<= 0``: only the final one).
         out_dir: folder under the work dir.
         model_attr: attribute of the runner's model holding the segmentor to export (``None``:
-            the model itself; a UDA wrapper names its student here).
+            a UDA wrapper's ``student``, else the model itself).
     """
     priority = 'LOW'
 
@@ -36,9 +36,15 @@ class ExportWeightsHook(Hook):
         self.out_dir = out_dir
         self.model_attr = model_attr
 
+    @staticmethod
+    def _root(runner):
+        return runner.model.module if is_model_wrapper(runner.model) else runner.model
+
     def _segmentor(self, runner):
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        return getattr(model, self.model_attr) if self.model_attr else model
+        root = self._root(runner)
+        if self.model_attr:
+            return getattr(root, self.model_attr)
+        return getattr(root, 'student', root)  # UDA wrappers export their student
 
     def export(self, runner, file_name: str) -> None:
         if not is_main_process():
@@ -48,7 +54,8 @@ class ExportWeightsHook(Hook):
             config=osp.basename(cfg.filename or ''), iteration=runner.iter,
             experiment_name=runner.experiment_name, seed=runner.seed,
             source_domain=cfg.get('source_domain'), target_domain=cfg.get('target_domain'),
-            init_sha256=cfg.get('init_sha256'),
+            # lineage: the shared init a UDA model was started from (see mtda.models.shared_init)
+            init_sha256=getattr(self._root(runner), 'init_sha256', None),
             classes=list(runner.train_dataloader.dataset.metainfo.get('classes', ())),
             palette=[list(p) for p in runner.train_dataloader.dataset.metainfo.get('palette', ())])
         state = {k: v.detach().cpu() for k, v in self._segmentor(runner).state_dict().items()}

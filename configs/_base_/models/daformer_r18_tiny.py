@@ -1,0 +1,23 @@
+# CPU-sized member of the ResNetV1c + DAFormer head family: ResNetV1c-18 with the same dilated
+# layout (output stride 8) and trained BN everywhere, a 64-channel DAFormer head, random init.
+# `segmentor` is a plain mmseg EncoderDecoder: the UDA wrapper takes it as `model.segmentor`
+# (configs/_base_/uda/); a plain run says `model = {{_base_.segmentor}}`.
+norm_cfg = dict(type='BN', requires_grad=True)
+data_preprocessor = dict(
+    type='SegDataPreProcessor',
+    mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
+    bgr_to_rgb=True, pad_val=0, seg_pad_val=255, size=(64, 64))
+segmentor = dict(
+    type='EncoderDecoder',
+    data_preprocessor=data_preprocessor,
+    backbone=dict(
+        type='ResNetV1c', depth=18, num_stages=4, out_indices=(0, 1, 2, 3),
+        dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1), contract_dilation=True,
+        norm_cfg=norm_cfg, norm_eval=False, style='pytorch'),
+    decode_head=dict(
+        type='DAFormerHead', in_channels=[64, 128, 256, 512], in_index=[0, 1, 2, 3],
+        channels=64, embed_dims=64, dilations=(1, 6, 12, 18), dropout_ratio=0.1,
+        num_classes=19, norm_cfg=norm_cfg, align_corners=False,
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))

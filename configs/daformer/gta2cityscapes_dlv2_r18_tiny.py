@@ -1,0 +1,27 @@
+# GTA -> Cityscapes: DAFormer self-training, ResNetV1c-18 + DeepLabV2 head on the miniature data (CPU).
+# Stage one of mtda: one of the per-target runs that share `init_checkpoint` and are merged later.
+_base_ = [
+    '../_base_/models/dlv2_r18_tiny.py',
+    '../_base_/uda/daformer.py',  # EMA teacher, pseudo labels, ClassMix, FD
+    '../_base_/datasets/gta_tiny.py',  # source: synthetic GTA, 64x64 crops
+    '../_base_/datasets/targets_train_tiny.py',  # unlabelled target train splits
+    '../_base_/datasets/targets_val_tiny.py',  # evaluation: the four targets
+    '../_base_/schedules/uda_tiny.py',  # 600 iterations from the shared init
+    '../_base_/default_runtime.py',
+]
+target_domain = 'cityscapes'
+model = dict(
+    segmentor={{_base_.segmentor}},
+    init_checkpoint='work_dirs/shared_init/dlv2_r18_tiny.pth',
+    pseudo_margins=(2, 15, 0, 0))  # DAFormer's top 15 / bottom 120 rows at 512 crops, scaled
+train_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        _delete_=True, type='UDADataset',
+        source={{_base_.gta_train}},
+        target={{_base_.cityscapes_train}},
+        rare_class_sampling=dict(min_pixels=100, class_temp=0.01, min_crop_ratio=0.5),
+        length='source'))  # sampler index list of len(source), not len(source) x len(target)
+# validation during training on this run's own target; tools/test.py evaluates all four
+val_cfg = dict(domains=dict(_delete_=True, cityscapes={{_base_.cityscapes_val}}))

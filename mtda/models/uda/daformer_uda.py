@@ -1,0 +1,218 @@
+"""``DAFormerUDA``: DAFormer's self-training around any mmseg ``EncoderDecoder`` (stage one).
+
+One wrapper owns the UDA logic; each ingredient is a small pure function in this package::
+
+    train_step (mmengine BaseModel)
+      UDADataPreProcessor                   source and target halves of the batch
+      forward(source=, target=, mode='loss') -> uda_loss
+        1. teacher <- EMA of the student's parameters, alpha_t = min(1 - 1/(t+1), alpha)  (ema)
+        2. source: student -> cross-entropy; ImageNet feature distance on thing classes
+           against the frozen initial backbone                                 (feature_distance)
+        3. target: teacher -> pseudo labels, confidence weight, crop margins     (pseudo_label)
+        4. ClassMix: half of the source classes pasted onto the target           (classmix)
+           colour jitter + Gaussian blur on the mixed image                     (strong_aug)
+        5. student on the mixed image -> confidence-weighted cross-entropy
+      one backward of the summed losses (DDP-friendly: everything happens in forward)
+    predict / _forward / encode_decode -> the student (what DAFormer and the paper evaluate)
+
+State: ``model`` (student, the segmentor that is exported, evaluated and merged), ``teacher``
+(EMA parameters; its BN buffers are its own, see :mod:`.ema`), ``imnet_backbone`` (frozen copy
+of the initial backbone). ``init_checkpoint`` is the experiment's shared init
+(:mod:`mtda.models.shared_init`): it is loaded into all three in :meth:`init_weights`, and its
+sha256 is kept in :attr:`init_sha256` for the exported checkpoints' lineage.
+"""
+import copy
+from typing import Dict, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from mmengine.logging import MessageHub
+from mmseg.models.segmentors import BaseSegmentor
+from mmseg.models.utils import resize
+from mmseg.registry import MODELS
+
+from ...datasets.label_maps import THING_CLASSES
+from ...io import load_state_dict_file, sha256_file
+from .classmix import class_mix_masks, mix
+from .ema import disable_stochastic_layers_, ema_alpha, update_ema_
+from .feature_distance import feature_distance_loss
+from .pseudo_label import crop_margin_mask, pseudo_labels_and_weight
+from .strong_aug import strong_augment
+
+
+def _labels(data_samples) -> torch.Tensor:
+    return torch.stack([s.gt_sem_seg.data for s in data_samples])  # (B, 1, H, W)
+
+
+def _metas(data_samples):
+    return [s.metainfo for s in data_samples]
+
+
+@MODELS.register_module()
+class DAFormerUDA(BaseSegmentor):
+    """DAFormer self-training (Hoyer et al., CVPR 2022) on mmseg 1.x / mmengine.
+
+    Args:
+        segmentor: config of the student (and teacher) ``EncoderDecoder``.
+        data_preprocessor: defaults to the segmentor's, as a :class:`UDADataPreProcessor`.
+        init_checkpoint: the experiment's shared init (weights-only segmentor checkpoint).
+        ema_alpha: teacher EMA momentum (DAFormer 0.999).
+        pseudo_threshold: confidence for the pseudo-label weight (DAFormer 0.968).
+        pseudo_margins: target rows/columns (top, bottom, left, right) left out of the weight
+            (DAFormer ignores the top 15 and bottom 120 rows at 512 crops).
+        mix_per_sample: choose the pasted classes per image (``True``) or from the whole batch's
+            classes (``False``, DAFormer's code).
+        color_jitter_strength: brightness/contrast/saturation/hue strength s (0.2).
+        color_jitter_probability: DAFormer's ``p``: jitter when U(0,1) > p (0.2, i.e. 80%).
+        blur: Gaussian blur (sigma ~ U(0.15, 1.15)) on the mixed image, half of the time.
+        feature_distance_weight: lambda of the ImageNet feature distance (0.005; 0 disables).
+        feature_distance_classes: trainIds it applies to (thing classes).
+        feature_distance_scale_min_ratio: label downscaling purity (0.75).
+        init_cfg: mmengine init config.
+    """
+
+    def __init__(self, segmentor: dict, data_preprocessor: Optional[dict] = None,
+                 init_checkpoint: Optional[str] = None, ema_alpha: float = 0.999,
+                 pseudo_threshold: float = 0.968,
+                 pseudo_margins: Sequence[int] = (15, 120, 0, 0),
+                 mix_per_sample: bool = False, color_jitter_strength: float = 0.2,
+                 color_jitter_probability: float = 0.2, blur: bool = True,
+                 feature_distance_weight: float = 0.005,
+                 feature_distance_classes: Sequence[int] = THING_CLASSES,
+                 feature_distance_scale_min_ratio: float = 0.75,
+                 init_cfg: Optional[dict] = None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = dict(segmentor.get('data_preprocessor') or {})
+        data_preprocessor = dict(data_preprocessor, type='UDADataPreProcessor')
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        segmentor = copy.deepcopy(dict(segmentor))
+        segmentor.pop('data_preprocessor', None)  # batches arrive preprocessed
+        self.model = MODELS.build(segmentor)
+        self.teacher = MODELS.build(copy.deepcopy(segmentor))
+        self.teacher.requires_grad_(False)
+        self.imnet_backbone = None
+        if feature_distance_weight > 0:
+            self.imnet_backbone = MODELS.build(copy.deepcopy(segmentor['backbone']))
+            self.imnet_backbone.requires_grad_(False)
+        self.init_checkpoint = init_checkpoint
+        self.init_sha256: Optional[str] = None
+        self.ema_alpha = ema_alpha
+        self.pseudo_threshold = pseudo_threshold
+        self.pseudo_margins = tuple(pseudo_margins)
+        self.mix_per_sample = mix_per_sample
+        self.color_jitter_strength = color_jitter_strength
+        self.color_jitter_probability = color_jitter_probability
+        self.blur = blur
+        self.feature_distance_weight = feature_distance_weight
+        self.feature_distance_classes = tuple(feature_distance_classes)
+        self.feature_distance_scale_min_ratio = feature_distance_scale_min_ratio
+        self.align_corners = self.model.decode_head.align_corners
+
+    @property
+    def student(self) -> torch.nn.Module:
+        """The segmentor that is exported, evaluated and merged."""
+        return self.model
+
+    # --- weights -----------------------------------------------------------------------------
+    def init_weights(self) -> None:
+        """mmseg init of the student, then the shared init; teacher and frozen copy follow it."""
+        self.model.init_weights()
+        if self.init_checkpoint:
+            from mtda.evaluation.evaluate import load_weights_into
+            load_weights_into(self.model, load_state_dict_file(self.init_checkpoint),
+                              self.init_checkpoint)
+            self.init_sha256 = sha256_file(self.init_checkpoint)
+        self.teacher.load_state_dict(self.model.state_dict())
+        if self.imnet_backbone is not None:
+            self.imnet_backbone.load_state_dict(self.model.backbone.state_dict())
+        self._is_init = True
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        # DAFormer: the teacher labels in train mode (BN on batch statistics) without dropout
+        disable_stochastic_layers_(self.teacher)
+        if self.imnet_backbone is not None:
+            self.imnet_backbone.eval()  # DAFormer: the ImageNet model is always in eval mode
+        return self
+
+    # --- mmseg segmentor interface: the student ------------------------------------------------
+    def extract_feat(self, inputs):
+        return self.model.extract_feat(inputs)
+
+    def encode_decode(self, inputs, batch_img_metas):
+        return self.model.encode_decode(inputs, batch_img_metas)
+
+    def predict(self, inputs, data_samples=None):
+        return self.model.predict(inputs, data_samples)
+
+    def _forward(self, inputs, data_samples=None):
+        return self.model._forward(inputs, data_samples)
+
+    def loss(self, inputs, data_samples):
+        """Supervised loss of the student (mmseg's interface; UDA batches use uda_loss)."""
+        return self.model.loss(inputs, data_samples)
+
+    def forward(self, inputs=None, data_samples=None, mode: str = 'tensor', source=None,
+                target=None):
+        if mode == 'loss' and source is not None:
+            return self.uda_loss(source, target)
+        return super().forward(inputs, data_samples, mode)
+
+    # --- UDA ---------------------------------------------------------------------------------
+    def _current_iter(self) -> int:
+        return int(MessageHub.get_current_instance().get_info('iter', 0))
+
+    def _teacher_logits(self, inputs, metas) -> torch.Tensor:
+        with torch.no_grad():
+            return self.teacher.encode_decode(inputs, metas)
+
+    def uda_loss(self, source: dict, target: dict) -> Dict[str, torch.Tensor]:
+        """All losses of one DAFormer iteration (see the module docstring)."""
+        src_img, src_samples = source['inputs'], source['data_samples']
+        tgt_img, tgt_samples = target['inputs'], target['data_samples']
+        src_label = _labels(src_samples)
+        update_ema_(self.teacher, self.model, alpha=ema_alpha(self._current_iter(),
+                                                               self.ema_alpha))
+        losses: Dict[str, torch.Tensor] = {}
+
+        # 2. source: supervised loss, feature distance
+        feats = self.model.extract_feat(src_img)
+        for name, value in self.model.decode_head.loss(feats, src_samples,
+                                                       self.model.train_cfg).items():
+            losses[f'src.{name}'] = value
+        if self.imnet_backbone is not None:
+            with torch.no_grad():
+                imnet_feats = self.imnet_backbone(src_img)
+            losses['src.loss_imnet_fd'] = feature_distance_loss(
+                feats[-1], imnet_feats[-1], src_label, thing_classes=self.feature_distance_classes,
+                scale_min_ratio=self.feature_distance_scale_min_ratio,
+                lambda_=self.feature_distance_weight)
+
+        # 3. target: pseudo labels from the teacher; their confidence weight (one scalar for the
+        #    batch, DAFormer), zero on the crop margins
+        teacher_logits = self._teacher_logits(tgt_img, _metas(tgt_samples))
+        pseudo_label, pseudo_weight = pseudo_labels_and_weight(
+            teacher_logits, threshold=self.pseudo_threshold)
+        trusted = ~crop_margin_mask(pseudo_label.shape, margins=self.pseudo_margins,
+                                    device=pseudo_label.device)
+        pixel_weight = (pseudo_weight.view(-1, 1, 1) * trusted).expand(pseudo_label.shape)
+
+        # 4. ClassMix + strong augmentation
+        masks = class_mix_masks(src_label, per_sample=self.mix_per_sample)
+        mixed_img = strong_augment(
+            mix(masks, src_img, tgt_img), mean=self.data_preprocessor.mean.flatten().tolist(),
+            std=self.data_preprocessor.std.flatten().tolist(),
+            color_jitter_strength=self.color_jitter_strength,
+            color_jitter_probability=self.color_jitter_probability, blur=self.blur)
+        mixed_label = mix(masks, src_label[:, 0], pseudo_label)
+        mixed_weight = mix(masks, torch.ones_like(pixel_weight), pixel_weight)
+
+        # 5. student on the mixed image, confidence-weighted
+        mix_logits = self.model.decode_head(self.model.extract_feat(mixed_img))
+        mix_logits = resize(mix_logits, size=mixed_label.shape[-2:], mode='bilinear',
+                            align_corners=self.align_corners)
+        ce = F.cross_entropy(mix_logits, mixed_label.long(), reduction='none',
+                             ignore_index=self.model.decode_head.ignore_index)
+        losses['mix.loss_ce'] = (ce * mixed_weight).mean()
+        losses['mix.pseudo_weight'] = pseudo_weight.mean().detach()
+        return losses
