@@ -14,11 +14,18 @@ reduces the metric; the logged metrics are ``<domain>/mIoU`` (and aAcc, mAcc), `
 ``mean``; :attr:`domain_metrics` keeps the full per-domain numbers (per-class IoU, image count) that
 :mod:`mtda.evaluation.results` turns into the results files. ``MultiDomainValLoop`` does the same
 for validation during training (checkpoint selection can use ``save_best='hmean'``).
+
+:attr:`domain_state_overrides` (``{domain: {state-dict key: tensor}}``, empty by default) lets a
+domain be evaluated with some entries of the model replaced, e.g. its own decode head for the
+encoder-only merge (``MergeHook(heads='separate')``); the model is restored after the domain.
 """
+import contextlib
 import copy
 import os.path as osp
 from typing import Dict, Mapping
 
+import torch
+from mmengine.model import is_model_wrapper
 from mmengine.runner import TestLoop, ValLoop
 from mmseg.registry import LOOPS
 
@@ -64,6 +71,28 @@ class _MultiDomainLoopMixin:
         self.dataloader, self.evaluator = self.dataloaders[first], self.evaluators[first]
         runner.visualizer.dataset_meta = self.dataloader.dataset.metainfo
         self.domain_metrics: Dict[str, dict] = {}
+        self.domain_state_overrides: Dict[str, Dict[str, torch.Tensor]] = {}
+
+    @contextlib.contextmanager
+    def _domain_state(self, name: str):
+        """Evaluate domain ``name`` with its entries of :attr:`domain_state_overrides` loaded."""
+        override = self.domain_state_overrides.get(name)
+        if not override:
+            yield
+            return
+        model = self.runner.model
+        model = model.module if is_model_wrapper(model) else model
+        current = model.state_dict()
+        unknown = sorted(set(override) - set(current))
+        if unknown:
+            raise KeyError(f'state override for domain {name!r} names keys the model lacks: '
+                           f'{unknown[:3]}')
+        saved = {key: current[key].detach().clone() for key in override}
+        model.load_state_dict(override, strict=False)
+        try:
+            yield
+        finally:
+            model.load_state_dict(saved, strict=False)
 
     def run(self) -> dict:
         stage = self._stage
@@ -74,8 +103,9 @@ class _MultiDomainLoopMixin:
         self.domain_metrics = {}
         for name in self.dataloaders:
             self.dataloader, self.evaluator = self.dataloaders[name], self.evaluators[name]
-            for idx, data_batch in enumerate(self.dataloader):
-                self.run_iter(idx, data_batch)
+            with self._domain_state(name):
+                for idx, data_batch in enumerate(self.dataloader):
+                    self.run_iter(idx, data_batch)
             flat = self.evaluator.evaluate(len(self.dataloader.dataset))
             self.domain_metrics[name] = nest_domain_metrics(flat)
             metrics.update({f'{name}/{key}': flat[key] for key in SUMMARY_KEYS if key in flat})

@@ -47,7 +47,8 @@ def sha256_file(path, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def load_checkpoint_file(path, *, trust: bool = False, map_location='cpu') -> Any:
+def load_checkpoint_file(path, *, trust: bool = False, map_location='cpu',
+                         mmap: bool = False) -> Any:
     """Load a checkpoint file as data (``weights_only=True``), with one-line errors.
 
     Args:
@@ -55,6 +56,10 @@ def load_checkpoint_file(path, *, trust: bool = False, map_location='cpu') -> An
         trust: load with full unpickling. Only for files whose origin the user vouches for; this
             runs whatever code the pickle names.
         map_location: as for :func:`torch.load`.
+        mmap: map the tensors from the file instead of copying them into memory
+            (``torch.load(mmap=True)``, private copy-on-write pages): pages are read when touched
+            and given back when the tensors are freed, which makes one pass over a large file
+            cheaper. Files in torch's legacy (non-zip) format are read normally.
 
     Raises:
         CheckpointError: missing, empty, truncated or corrupt file; a pickle with Python objects
@@ -67,7 +72,8 @@ def load_checkpoint_file(path, *, trust: bool = False, map_location='cpu') -> An
         raise CheckpointError(f'{path}: empty file (an interrupted copy or save?); re-create or '
                               're-download it')
     try:
-        return torch.load(path, map_location=map_location, weights_only=not trust)
+        return torch.load(path, map_location=map_location, weights_only=not trust,
+                          mmap=mmap and zipfile.is_zipfile(path))
     except pickle.UnpicklingError as exc:
         refused = re.search(r'GLOBAL (\S+) was not an allowed global', str(exc))
         if refused is None:

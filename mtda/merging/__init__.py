@@ -9,16 +9,16 @@ The mmengine hook and the tools are the edge that loads checkpoints and calls in
 """
 from mtda.merging.classify import (BATCHNORM_TYPES, BatchNormKeys, EntryKind, batchnorm_layers,
                                    classify_state_dict_entries, filter_by_prefix)
-from mtda.merging.rules import (BatchNormStatistics, MomentPool, WeightedSum, normalize_merge_weights,
-                                pool_bn_statistics, weighted_counter, weighted_sum)
+from mtda.merging.rules import (BatchNormStatistics, MomentPool, WeightedMean, normalize_merge_weights,
+                                pool_bn_statistics, weighted_counter, weighted_mean)
 from mtda.merging.stream import (BUFFER_POLICIES, MergeResult, interpolate_state_dicts,
                                  merge_state_dicts)
 from mtda.merging.validate import Layout, check_identical, check_lineage, check_state_dict, layout_of
 
 __all__ = [
     'BATCHNORM_TYPES', 'BUFFER_POLICIES', 'BatchNormKeys', 'BatchNormStatistics', 'EntryKind', 'Layout',
-    'MergeResult', 'MomentPool', 'WeightedSum', 'batchnorm_layers', 'check_identical', 'check_lineage',
+    'MergeResult', 'MomentPool', 'WeightedMean', 'batchnorm_layers', 'check_identical', 'check_lineage',
     'check_state_dict', 'classify_state_dict_entries', 'filter_by_prefix', 'interpolate_state_dicts',
     'layout_of', 'merge_state_dicts', 'normalize_merge_weights', 'pool_bn_statistics', 'weighted_counter',
-    'weighted_sum',
+    'weighted_mean',
 ]

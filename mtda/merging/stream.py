@@ -1,10 +1,10 @@
 """Merge K checkpoints holding only one of them in memory at a time.
 
 Each checkpoint is loaded by its own zero-argument loader, validated in full against the first
-(:mod:`mtda.merging.validate`), folded into float64 accumulators (:mod:`mtda.merging.rules`) and released
-before the next loader runs, so peak memory is one checkpoint plus the accumulators whatever K is (the
-accumulators are float64: twice the size of a float32 checkpoint). Results are cast back to each entry's
-dtype once, at the end; nothing is returned if any checkpoint fails a check.
+(:mod:`mtda.merging.validate`), folded into the accumulators of :mod:`mtda.merging.rules` (a running
+weighted mean in the parameters' dtype; float64 BatchNorm statistics) and released before the next loader
+runs, so peak memory is one checkpoint plus one accumulator the size of the model, whatever K is. Nothing
+is returned if any checkpoint fails a check.
 
 Which rule an entry gets depends on its kind and on the buffer policy (``--buffers``)::
 
@@ -36,7 +36,7 @@ import torch
 
 from mtda.errors import MergeError
 from mtda.merging.classify import EntryKind, batchnorm_layers
-from mtda.merging.rules import MomentPool, WeightedSum, normalize_merge_weights, weighted_counter
+from mtda.merging.rules import MomentPool, WeightedMean, normalize_merge_weights, weighted_counter
 from mtda.merging.validate import Layout, check_identical, check_state_dict, layout_of
 
 Loader = Callable[[], Mapping[str, torch.Tensor]]
@@ -158,7 +158,7 @@ def _merge(sources: Sequence[tuple[str, Loader]], *, kinds: Mapping[str, EntryKi
     # Entries taken from the first checkpoint; counters too, as templates for dtype, shape and device.
     copied = [key for key, rule in rules.items() if rule in (_Rule.FIRST, _Rule.IDENTICAL)] + counted
 
-    sums = {key: WeightedSum() for key in averaged}
+    sums = {key: WeightedMean() for key in averaged}
     pools = {layer: MomentPool(layer=layer) for layer in pooled_layers}
     counts: dict[str, list[int]] = {key: [] for key in counted}
     reference: Optional[Layout] = None
@@ -192,4 +192,7 @@ def _merge(sources: Sequence[tuple[str, Loader]], *, kinds: Mapping[str, EntryKi
     for key, rule in rules.items():
         if rule in (_Rule.FIRST, _Rule.IDENTICAL):
             merged[key] = copies[key]
-    return {key: merged[key].to(dtype) for key, (_, dtype) in reference.specs.items()}
+    del sums, pools, copies
+    # Cast back one entry at a time (BN statistics are float64; parameters are already in their dtype),
+    # each intermediate freed as soon as it is cast.
+    return {key: merged.pop(key).to(dtype) for key, (_, dtype) in reference.specs.items()}

@@ -7,7 +7,7 @@ import torch
 
 from mtda.errors import MergeError
 from mtda.merging import (MomentPool, normalize_merge_weights, pool_bn_statistics, weighted_counter,
-                          weighted_sum)
+                          weighted_mean)
 
 
 def test_two_gaussians_pool_to_the_mixture_exactly():
@@ -69,17 +69,26 @@ def test_moment_pool_rejects_negative_weights():
         MomentPool().add(torch.zeros(1), torch.ones(1), -1)
 
 
-def test_weighted_sum_matches_the_definition():
-    tensors = [torch.randn(4, 5, generator=torch.Generator().manual_seed(i)) for i in range(3)]
-    weights = [0.2, 0.3, 0.5]
-    expected = sum(w * t.double() for w, t in zip(weights, tensors))
-    torch.testing.assert_close(weighted_sum(tensors, weights), expected, rtol=1e-15, atol=0)
-    assert weighted_sum(tensors, weights).dtype == torch.float64
+def test_weighted_mean_matches_the_definition_within_float32_rounding():
+    tensors = [torch.randn(64, 64, generator=torch.Generator().manual_seed(i)) for i in range(16)]
+    weights = [float(i + 1) for i in range(16)]
+    expected = sum(w * t.double() for w, t in zip(weights, tensors)) / sum(weights)
+    result = weighted_mean(tensors, weights)
+    assert result.dtype == torch.float32
+    # a running mean of 16 float32 inputs: within a few float32 ulps of the exact value
+    torch.testing.assert_close(result.double(), expected, rtol=0, atol=8 * 2**-23 * 4)
+    half = weighted_mean([t.half() for t in tensors[:2]], [1.0, 1.0])
+    assert half.dtype == torch.float32  # half-precision inputs accumulate in float32
+
+
+def test_weighted_mean_of_identical_tensors_is_exact():
+    x = torch.randn(1000, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(weighted_mean([x, x, x], [1 / 3, 1 / 3, 1 / 3]), x)
 
 
 def test_list_rules_refuse_lists_of_different_lengths():
     with pytest.raises(ValueError):
-        weighted_sum([torch.zeros(1)] * 3, [0.5, 0.5])
+        weighted_mean([torch.zeros(1)] * 3, [0.5, 0.5])
 
 
 def test_weighted_counter_rounds_and_is_exact_at_one_hot_weights():

@@ -116,12 +116,14 @@ def test_int64_counters_are_summed_exactly(kinds, model):
     assert value.dtype == torch.int64 and value.item() == 2**41 + 2**62 + 3
 
 
-def test_half_precision_is_accumulated_in_float64_and_cast_back_once(kinds, model):
+def test_half_precision_is_accumulated_in_float32_and_cast_back_once(kinds, model):
     states = [random_state(model, seed, dtype=torch.float16) for seed in range(4)]
     merged = merge_state_dicts(sources_of(states), kinds=kinds).state_dict
     key = 'backbone.0.weight'
     assert merged[key].dtype == torch.float16
-    assert torch.equal(merged[key], (sum(s[key].double() for s in states) / 4).half())
+    exact = (sum(s[key].double() for s in states) / 4).half()
+    # float32 accumulation, one rounding to half at the end: at most one half-precision ulp apart
+    torch.testing.assert_close(merged[key].float(), exact.float(), rtol=2**-10, atol=2**-24)
 
 
 def test_only_one_checkpoint_is_in_memory_at_a_time(kinds, model):

@@ -1,0 +1,1 @@
+"""Analyses of trained and merged models (linear mode connectivity, ...)."""

@@ -1,0 +1,166 @@
+"""Linear mode connectivity: per-domain mIoU along the segment θ(λ) = (1−λ)θ_A + λθ_B.
+
+Why merging works (the paper, §3): models fine-tuned from one init stay in one basin, so every point
+of the segment between them is as good as its ends and the midpoint is a useful merge; from
+different random inits the curve dips in the middle (a loss barrier) and the merge collapses.
+
+The sweep builds one runner from the config (datasets and dataloaders once), then for each λ loads
+θ(λ) (:func:`~mtda.merging.stream.interpolate_state_dicts`: parameters interpolated, BatchNorm
+statistics pooled with proportions (1−λ, λ), so λ = 0 and λ = 1 are exactly A and B) and runs the
+multi-domain test loop. Results are data first (``lmc.json``); ``lmc.png`` (one curve per domain and
+the H-mean) and ``lmc.md`` are rendered from it.
+
+The barrier reported is the largest drop of the H-mean below the straight line between the two ends:
+max over λ of ((1−λ)·H(0) + λ·H(1) − H(λ)); near 0 (or negative) means linearly connected.
+"""
+import copy
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+from mmengine.logging import print_log
+from mmengine.runner import Runner
+
+from ..errors import MtdaError
+from ..evaluation.evaluate import load_weights_into, require_multi_domain_test_cfg
+from ..evaluation.results import model_results
+from ..io import load_checkpoint_file, sha256_file
+from ..io.atomic import atomic_output
+from ..io.segmentor_state import select_segmentor_state
+from ..merging import check_lineage, classify_state_dict_entries, interpolate_state_dicts
+from ..merging.hook import batchnorm_types, segmentor_of
+
+
+def lambdas(steps: int) -> list[float]:
+    """``steps`` evenly spaced points of [0, 1], ends included exactly.
+
+    Raises:
+        MtdaError: fewer than two steps.
+    """
+    if steps < 2:
+        raise MtdaError(f'--steps {steps}: the sweep needs at least 2 points (λ = 0 and 1); '
+                        'pass --steps 11 for the usual grid')
+    return [i / (steps - 1) for i in range(steps)]
+
+
+def _finite_or_none(value):
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def hmean_barrier(points: Sequence[Mapping[str, Any]]) -> Optional[float]:
+    """max over λ of ((1−λ)·H(0) + λ·H(1) − H(λ)), in mIoU points (``None`` if one is missing)."""
+    values = [p['hmean'] for p in points]
+    if any(v is None for v in values):
+        return None
+    start, end = values[0], values[-1]
+    return max((1 - p['lambda']) * start + p['lambda'] * end - p['hmean'] for p in points)
+
+
+def lmc_sweep(cfg, checkpoint_a, checkpoint_b, *, steps: int = 11, model: str = 'student'
+              ) -> dict[str, Any]:
+    """Evaluate θ(λ) on every target domain of ``cfg`` for ``steps`` values of λ.
+
+    Args:
+        cfg: a loaded config whose ``test_cfg`` is a MultiDomainTestLoop.
+        checkpoint_a: the model at λ = 0.
+        checkpoint_b: the model at λ = 1.
+        steps: number of evenly spaced λ in [0, 1].
+        model: ``'student'`` or ``'teacher'``, read from UDA checkpoints.
+
+    Returns:
+        ``{'checkpoint_a', 'checkpoint_b', 'config', 'domains', 'points': [{'lambda', 'mIoU':
+        {domain: value}, 'hmean', 'mean'}], 'hmean_barrier', 'lineage'}``.
+    """
+    grid = lambdas(steps)
+    require_multi_domain_test_cfg(cfg, cfg.filename or 'the config')
+    names = (str(checkpoint_a), str(checkpoint_b))
+    loaded = [load_checkpoint_file(path) for path in names]
+    states = [select_segmentor_state(c, path, model=model) for c, path in zip(loaded, names)]
+    metas = [(path, dict(c.get('meta') or {})) for c, path in zip(loaded, names)]
+    del loaded
+    # Different inits are what this analysis exists to show, so they are reported, not refused.
+    lineage = check_lineage(metas, allow_different_init=True)
+    for line in lineage:
+        print_log(f'LMC: {line}', logger='current', level=logging.WARNING)
+
+    cfg = copy.deepcopy(cfg)
+    cfg.load_from, cfg.resume = None, False
+    runner = Runner.from_cfg(cfg)
+    segmentor, _ = segmentor_of(runner.model)
+    kinds = classify_state_dict_entries(segmentor, batchnorm_types=batchnorm_types())
+    points = []
+    for lam in grid:
+        point = interpolate_state_dicts(states[0], states[1], lam=lam, kinds=kinds, names=names)
+        load_weights_into(segmentor, point, f'θ(λ={lam:g}) of {names[0]} and {names[1]}')
+        runner.test()
+        record = model_results(runner.test_loop.domain_metrics,
+                               classes=runner.test_loop.dataloader.dataset.metainfo['classes'],
+                               name=f'λ={lam:.2f}')
+        points.append(_point(lam, record))
+        print_log(f'LMC: λ={lam:.2f} H-mean {record["hmean"]:.2f}', logger='current')
+    return dict(checkpoint_a=names[0], checkpoint_b=names[1],
+                sha256=[sha256_file(path) for path in names], model=model,
+                config=Path(cfg.filename).name if cfg.filename else None,
+                domains=list(points[0]['mIoU']), points=points,
+                hmean_barrier=hmean_barrier(points), lineage=lineage)
+
+
+def _point(lam: float, record: Mapping[str, Any]) -> dict[str, Any]:
+    """One point of the sweep from a results record (:func:`~mtda.evaluation.model_results`)."""
+    return {'lambda': lam,
+            'mIoU': {d: _finite_or_none(v['mIoU']) for d, v in record['domains'].items()},
+            'hmean': _finite_or_none(record['hmean']), 'mean': _finite_or_none(record['mean'])}
+
+
+def render_lmc_markdown(data: Mapping[str, Any]) -> str:
+    """A table: one row per λ, one column per domain, then H-mean and mean."""
+    def cell(value):
+        return '–' if value is None else f'{value:.1f}'
+
+    domains = data['domains']
+    header = ['λ', *domains, 'H-mean', 'mean']
+    lines = [f'## Linear mode connectivity: {data["checkpoint_a"]} (λ=0) → '
+             f'{data["checkpoint_b"]} (λ=1)', '',
+             '| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    for p in data['points']:
+        lines.append('| ' + ' | '.join([f'{p["lambda"]:.2f}', *(cell(p['mIoU'][d]) for d in domains),
+                                        f'**{cell(p["hmean"])}**', cell(p['mean'])]) + ' |')
+    lines += ['', f'H-mean barrier (largest drop below the line between the ends): '
+                  f'{cell(data["hmean_barrier"])} mIoU points']
+    return '\n'.join(lines) + '\n'
+
+
+def plot_lmc(data: Mapping[str, Any], path) -> None:
+    """The curves as a PNG: mIoU of each domain and the H-mean against λ."""
+    from matplotlib.figure import Figure  # no pyplot: no global backend, no display needed
+    figure = Figure(figsize=(6.4, 4.2), dpi=100, layout='tight')
+    axes = figure.subplots()
+    lams = [p['lambda'] for p in data['points']]
+    nan = float('nan')
+    for domain in data['domains']:
+        values = [nan if p['mIoU'][domain] is None else p['mIoU'][domain] for p in data['points']]
+        axes.plot(lams, values, marker='o', markersize=3, label=domain)
+    axes.plot(lams, [nan if p['hmean'] is None else p['hmean'] for p in data['points']],
+              color='black', linewidth=2.2, marker='s', markersize=4, label='H-mean')
+    axes.set_xlabel(f'λ   (0: {Path(data["checkpoint_a"]).name},  1: {Path(data["checkpoint_b"]).name})')
+    axes.set_ylabel('mIoU (%)')
+    axes.set_xlim(0, 1)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize='small')
+    axes.set_title('Linear interpolation between two checkpoints')
+    figure.savefig(path, format='png')
+
+
+def write_lmc(data: Mapping[str, Any], work_dir) -> dict[str, Path]:
+    """Write ``lmc.json`` (the data), then ``lmc.png`` and ``lmc.md`` rendered from it, atomically."""
+    work_dir = Path(work_dir)
+    paths = dict(json=work_dir / 'lmc.json', png=work_dir / 'lmc.png', md=work_dir / 'lmc.md')
+    with atomic_output(paths['json']) as tmp:
+        tmp.write_text(json.dumps(data, indent=1, allow_nan=False) + '\n')
+    with atomic_output(paths['png']) as tmp:
+        plot_lmc(data, tmp)
+    with atomic_output(paths['md']) as tmp:
+        tmp.write_text(render_lmc_markdown(data))
+    return paths

@@ -1,0 +1,284 @@
+"""tools/merge.py as a user runs it, on tiny checkpoints fine-tuned from one shared init.
+
+The checkpoints: two copies of the tiny source-only SegFormer fine-tuned for 2 iterations with
+different seeds from one init (``load_from``); stage one's lineage (init sha256) and target domain are
+written into their meta. The runs whose output or exit status is the point go through a real
+interpreter (in parallel); the others call the tool's ``main`` in this process, through the same
+argument parsing and error contract (:func:`mtda.cli.run_tool`).
+"""
+import contextlib
+import importlib.util
+import io
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import torch
+
+from mtda.cli import run_tool as run_main
+from mtda.io import atomic_save, sha256_file
+from support import CONFIGS, REPO, TINY_CONFIG, run_tool
+
+# One OpenMP thread per tool: the tiny model gains nothing from more, and parallel runs share 2 cores.
+ENV = {'OMP_NUM_THREADS': '1'}
+TWO_DOMAINS = f"""_base_ = [{str(TINY_CONFIG)!r}]
+# the tiny targets, two of them, to keep evaluation short
+test_cfg = dict(domains=dict(_delete_=True, cityscapes={{{{_base_.cityscapes_val}}}},
+                             dark_zurich={{{{_base_.dark_zurich_val}}}}))
+"""
+
+
+@pytest.fixture(scope='module', autouse=True)
+def one_torch_thread():
+    """In-process runs: the tiny model is too small to gain from threads on a busy 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _tool_main(name):
+    spec = importlib.util.spec_from_file_location(f'tool_{name}', REPO / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def _cli(*argv, tool='merge'):
+    """Run a tool's main in this process: (exit status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = run_main(_tool_main(tool), [str(a) for a in argv])
+    return status, out.getvalue(), err.getvalue()
+
+
+def _run_all(cases, cwd):
+    """``{name: argv}`` -> ``{name: CompletedProcess}`` of tools/merge.py (or ``['test.py', *argv]``),
+    each in its own interpreter, in parallel."""
+    def run(argv):
+        tool, argv = (argv[0], argv[1:]) if argv[0] == 'test.py' else ('merge.py', argv)
+        return run_tool(tool, *argv, cwd=cwd, check=False, env=ENV)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = {name: pool.submit(run, [str(a) for a in argv]) for name, argv in cases.items()}
+    return {name: future.result() for name, future in futures.items()}
+
+
+@pytest.fixture(scope='module')
+def setup(tiny_data_root, tmp_path_factory):
+    """Config with two target domains, and two checkpoints fine-tuned from one init."""
+    from mmseg.apis import init_model
+    from mtda.training import train_from_config
+    folder = tmp_path_factory.mktemp('merge_tool')
+    config = folder / 'two_domains.py'
+    config.write_text(TWO_DOMAINS)
+    torch.manual_seed(0)
+    init = atomic_save(dict(state_dict=init_model(str(TINY_CONFIG), device='cpu').state_dict()),
+                       folder / 'init.pth')
+    files = {}
+    for domain, seed in (('cityscapes', 2), ('idd', 3)):
+        with contextlib.chdir(tiny_data_root):  # the config reads data/ relative to the cwd
+            runner = train_from_config(
+                str(TINY_CONFIG), work_dir=str(folder / f'train_{domain}'),
+                cfg_options={'train_cfg.max_iters': 2, 'train_cfg.val_begin': 1000,
+                             'randomness.seed': seed, 'load_from': str(init)})
+        checkpoint = torch.load(folder / f'train_{domain}' / 'weights' / 'final.pth', weights_only=True)
+        # stage one's lineage, as ExportWeightsHook records it for a UDA model
+        checkpoint['meta'].update(init_sha256=sha256_file(init), target_domain=domain)
+        files[domain] = atomic_save(checkpoint, folder / f'{domain}.pth')
+        del runner
+    return dict(root=tiny_data_root, folder=folder, config=config, **files)
+
+
+def _state(path):
+    return torch.load(path, weights_only=True)['state_dict']
+
+
+@pytest.fixture(scope='module')
+def evaluated(setup):
+    """A checkpoint merged with itself and evaluated by tools/merge.py, next to tools/test.py on it."""
+    s, out = setup, setup['folder']
+    return _run_all({
+        'identity': [s['config'], s['cityscapes'], s['cityscapes'], '--out', out / 'same.pth',
+                     '--work-dir', out / 'eval_same'],
+        'test': ['test.py', s['config'], s['cityscapes'], '--work-dir', out / 'eval_single'],
+    }, cwd=s['root'])
+
+
+@pytest.fixture(scope='module')
+def merged(setup):
+    """Merges without evaluation: pool (default), mean with weights 1:3, separate heads."""
+    s, out = setup, setup['folder']
+    return {
+        'pool': _cli(s['config'], s['cityscapes'], s['idd'], '--out', out / 'pool.pth',
+                     '--no-eval', '--work-dir', out / 'noeval'),
+        'mean': _cli(s['config'], s['cityscapes'], s['idd'], '--out', out / 'mean.pth',
+                     '--no-eval', '--buffers', 'mean', '--weights', '1', '3'),
+        'separate': _cli(s['config'], s['cityscapes'], s['idd'], '--out',
+                         out / 'separate.pth', '--no-eval', '--heads', 'separate',
+                         '--domains', 'dark_zurich', 'cityscapes', '--safetensors'),
+    }
+
+
+def test_merging_a_checkpoint_with_itself_gives_it_back_and_scores_the_same(setup, evaluated):
+    for name in ('identity', 'test'):
+        assert evaluated[name].returncode == 0, evaluated[name].stderr[-2000:]
+    out = setup['folder']
+    source, merged = _state(setup['cityscapes']), torch.load(out / 'same.pth', weights_only=True)
+    for key, value in source.items():
+        expected = 2 * value if key.endswith('num_batches_tracked') else value  # pool sums the counts
+        assert torch.equal(merged['state_dict'][key], expected), key
+    ours = json.loads((out / 'eval_same' / 'results.json').read_text())
+    reference = json.loads((out / 'eval_single' / 'results.json').read_text())
+    assert list(ours['domains']) == ['cityscapes', 'dark_zurich']
+    assert {d: v['mIoU'] for d, v in ours['domains'].items()} == \
+        {d: v['mIoU'] for d, v in reference['domains'].items()}
+    assert ours['hmean'] == reference['hmean'] and ours['checkpoint'].endswith('same.pth')
+    assert '| same |' in evaluated['identity'].stdout and 'H-mean' in evaluated['identity'].stdout
+    # the input given twice is worth a warning, on stderr, and nothing else is there
+    assert evaluated['identity'].stderr.strip().splitlines() == [
+        f'warning: {setup["cityscapes"]} is given more than once, so it counts 2 times in the average']
+
+
+def test_the_merged_file_loads_weights_only_and_with_mmseg(setup, merged):
+    from mmseg.apis import init_model
+    assert merged['pool'][0] == 0, merged['pool'][2]
+    path = setup['folder'] / 'pool.pth'
+    checkpoint = torch.load(path, weights_only=True)
+    meta = checkpoint['meta']
+    assert [i['sha256'] for i in meta['inputs']] == [sha256_file(setup['cityscapes']),
+                                                     sha256_file(setup['idd'])]
+    assert meta['weights'] == [0.5, 0.5] and meta['buffer_policy'] == 'pool' and meta['heads'] == 'merge'
+    assert meta['target_domains'] == ['cityscapes', 'idd'] and meta['mtda_version']
+    model = init_model(str(TINY_CONFIG), str(path), device='cpu')
+    assert model.dataset_meta['classes'][0] == 'road'
+    assert torch.equal(model.state_dict()['decode_head.conv_seg.bias'],
+                       checkpoint['state_dict']['decode_head.conv_seg.bias'])
+
+
+def test_pool_and_mean_buffers_follow_their_formulas(setup, merged):
+    assert merged['mean'][0] == 0, merged['mean'][2]
+    a, b = _state(setup['cityscapes']), _state(setup['idd'])
+    pool = _state(setup['folder'] / 'pool.pth')
+    mean = _state(setup['folder'] / 'mean.pth')
+    layers = [k[:-len('.running_var')] for k in a if k.endswith('.running_var')]
+    assert any(layer.startswith('decode_head') for layer in layers)
+    for layer in layers:
+        n = [int(s[f'{layer}.num_batches_tracked']) for s in (a, b)]
+        mu = [s[f'{layer}.running_mean'].double() for s in (a, b)]
+        var = [s[f'{layer}.running_var'].double() for s in (a, b)]
+        p = [count / sum(n) for count in n]
+        pooled_mean = p[0] * mu[0] + p[1] * mu[1]
+        pooled_var = sum(p[i] * (var[i] + (mu[i] - pooled_mean) ** 2) for i in range(2))
+        torch.testing.assert_close(pool[f'{layer}.running_mean'], pooled_mean.float())
+        torch.testing.assert_close(pool[f'{layer}.running_var'], pooled_var.float())
+        assert pool[f'{layer}.num_batches_tracked'].item() == sum(n)
+        # --buffers mean --weights 1 3: the variances are averaged like parameters
+        torch.testing.assert_close(mean[f'{layer}.running_var'], (0.25 * var[0] + 0.75 * var[1]).float())
+        # pool adds the between-domain spread, positive wherever the two means differ
+        spread = pooled_var - (p[0] * var[0] + p[1] * var[1])
+        assert torch.all(spread >= 0) and torch.any(spread > 0)
+    key = 'decode_head.conv_seg.weight'
+    torch.testing.assert_close(mean[key], (0.25 * a[key].double() + 0.75 * b[key].double()).float())
+
+
+def test_no_eval_writes_no_results(setup, merged):
+    assert not (setup['folder'] / 'noeval').exists()
+    assert 'merged 2 checkpoints' in merged['pool'][1]
+
+
+def test_separate_heads_keep_each_domain_head(setup, merged):
+    from safetensors import safe_open
+    assert merged['separate'][0] == 0, merged['separate'][2]
+    saved = torch.load(setup['folder'] / 'separate.pth', weights_only=True)
+    a, b = _state(setup['cityscapes']), _state(setup['idd'])
+    # --domains maps the cityscapes checkpoint's head to dark_zurich and the idd one's to cityscapes
+    for domain, source in (('dark_zurich', a), ('cityscapes', b)):
+        head = saved['domain_heads'][domain]
+        assert head and all(k.startswith('decode_head.') for k in head)
+        assert all(torch.equal(v, source[k]) for k, v in head.items())
+    with safe_open(str(setup['folder'] / 'separate.safetensors'), 'pt') as f:
+        assert json.loads(f.metadata()['heads']) == 'separate'
+
+
+class _Payload:
+    """Unpickling this would create a marker file."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, 'w'))
+
+
+# name: (what follows CONFIG CKPT_1 on the command line, what the error line must name)
+BAD = {
+    'single input': ([], 'at least two'),
+    'output is an input': (['{idd}', '--out', '{idd}'], '--out {idd}'),
+    'other architecture': (['{bad}/resnet18.pth'], 'resnet18.pth'),
+    'weights count': (['{idd}', '--weights', '1'], '--weights'),
+    'negative weight': (['{idd}', '--weights', '1', '-1'], '--weights'),
+    'different init': (['{bad}/other_init.pth'], '--allow-different-init'),
+    'truncated file': (['{bad}/truncated.pth'], 'truncated.pth'),
+    'code in pickle': (['{bad}/hostile.pth'], 'hostile.pth'),
+    'missing file': (['{bad}/nowhere.pth'], 'nowhere.pth'),
+}
+# Through a real interpreter: the architecture mismatch is found by the hook inside the runner, during
+# evaluation; the others are refused on the way in. The rest run in this process (--no-eval).
+IN_SUBPROCESS = ('single input', 'other architecture', 'code in pickle')
+
+
+@pytest.fixture(scope='module')
+def bad_inputs(setup):
+    """Every bad input of the table, run once; returns the folder and ``{name: (status, out, err)}``."""
+    from mmseg.apis import init_model
+    s, folder = setup, setup['folder'] / 'bad'
+    folder.mkdir()
+    resnet = init_model(str(CONFIGS / 'source_only' / 'gta_timm-resnet18_tiny.py'), device='cpu')
+    atomic_save(dict(state_dict=resnet.state_dict(), meta={}), folder / 'resnet18.pth')
+    other = torch.load(s['idd'], weights_only=True)
+    other['meta']['init_sha256'] = 'f' * 64
+    atomic_save(other, folder / 'other_init.pth')
+    (folder / 'truncated.pth').write_bytes(s['idd'].read_bytes()[:4096])
+    torch.save(dict(state_dict=_state(s['idd']), meta=_Payload(str(folder / 'code-ran'))),
+               folder / 'hostile.pth')
+
+    def argv(name):
+        extra = [a.format(idd=s['idd'], bad=folder) for a in BAD[name][0]]
+        out = [] if '--out' in extra else ['--out', folder / f'{name.replace(" ", "_")}.pth']
+        evaluate = [] if name == 'other architecture' else ['--no-eval']
+        return [s['config'], s['cityscapes'], *extra, *out, *evaluate, '--work-dir', folder / 'work']
+
+    runs = {name: (p.returncode, p.stdout, p.stderr) for name, p in
+            _run_all({name: argv(name) for name in IN_SUBPROCESS}, cwd=s['root']).items()}
+    runs.update({name: _cli(*argv(name)) for name in BAD if name not in IN_SUBPROCESS})
+    runs['different init, allowed'] = _cli(s['config'], s['cityscapes'], folder / 'other_init.pth',
+                                           '--out', folder / 'allowed.pth', '--no-eval',
+                                           '--allow-different-init')
+    return folder, runs
+
+
+@pytest.mark.parametrize('case', list(BAD))
+def test_bad_input_is_one_line_exit_2_and_no_output(setup, bad_inputs, case):
+    folder, runs = bad_inputs
+    status, out, err = runs[case]
+    named = BAD[case][1].format(idd=setup['idd'])
+    assert status == 2, out[-2000:] + err[-2000:]
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('error: ') and named in lines[0], lines
+    outputs = {p.name for p in folder.iterdir() if p.suffix in ('.pth', '.safetensors', '.tmp')}
+    assert outputs == {'resnet18.pth', 'other_init.pth', 'truncated.pth', 'hostile.pth', 'allowed.pth'}
+    assert not (folder / 'work' / 'results.json').exists()
+    assert not (folder / 'code-ran').exists()
+
+
+def test_different_inits_merge_when_allowed(bad_inputs):
+    folder, runs = bad_inputs
+    assert runs['different init, allowed'][0] == 0
+    assert (folder / 'allowed.pth').is_file()
+
+
+@pytest.mark.parametrize('tool', ['merge', 'analyze_lmc'])
+def test_tools_print_help(capsys, tool):
+    with pytest.raises(SystemExit) as exit_:
+        _tool_main(tool)(['--help'])
+    assert exit_.value.code == 0 and 'usage:' in capsys.readouterr().out

@@ -1,0 +1,51 @@
+"""Linear-mode-connectivity sweep between two checkpoints: per-domain mIoU and H-mean along the line.
+
+    python tools/analyze_lmc.py CONFIG CKPT_A CKPT_B [--steps 11] [--model student|teacher]
+                                [--work-dir D]
+
+Evaluates θ(λ) = (1−λ)θ_A + λθ_B for evenly spaced λ in [0, 1] on every target domain of CONFIG
+(one runner, weights reloaded per λ) and writes lmc.json, lmc.png and lmc.md into the work dir.
+"""
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mtda.cli import add_config_args, run_tool  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config', help='experiment config: the model and the target domains')
+    parser.add_argument('checkpoint_a', metavar='CKPT_A', help='the model at λ = 0')
+    parser.add_argument('checkpoint_b', metavar='CKPT_B', help='the model at λ = 1')
+    parser.add_argument('--steps', type=int, default=11,
+                        help='number of evenly spaced λ in [0, 1], ends included (default 11)')
+    parser.add_argument('--model', choices=['student', 'teacher'], default='student',
+                        help='segmentor to read from a full UDA checkpoint')
+    add_config_args(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from mtda.analysis.lmc import lambdas, lmc_sweep, render_lmc_markdown, write_lmc
+    from mtda.config import load_config
+
+    lambdas(args.steps)  # refuse a bad --steps before anything is built
+    cfg = load_config(args.config, cfg_options=args.cfg_options, work_dir=args.work_dir,
+                      launcher=args.launcher)
+    data = lmc_sweep(cfg, args.checkpoint_a, args.checkpoint_b, steps=args.steps,
+                     model=args.model)
+    paths = write_lmc(data, cfg.work_dir)
+    print(render_lmc_markdown(data))
+    print(f'results: {paths["json"]}, {paths["png"]}, {paths["md"]}')
+
+
+if __name__ == '__main__':
+    # Library warnings go to stdout with the log, so stderr carries only our errors.
+    logging.captureWarnings(True)
+    logging.getLogger('py.warnings').addHandler(logging.StreamHandler(sys.stdout))
+    sys.exit(run_tool(main))

@@ -1,0 +1,82 @@
+"""Merge per-domain checkpoints without data, save the result, evaluate it on every target domain.
+
+    python tools/merge.py CONFIG CKPT CKPT [CKPT ...] --out MERGED.pth [--weights w ...]
+        [--buffers pool|mean|first] [--heads merge|separate] [--model student|teacher]
+        [--domains d ...] [--allow-different-init] [--no-eval] [--safetensors] [--name NAME]
+        [--work-dir D] [--cfg-options k=v ...]
+
+Stage two of mtda (SPEC §5): parameters are averaged with the weights, BatchNorm statistics pooled
+as a mixture (``--buffers pool``), one checkpoint in memory at a time. The merge happens in a
+``MergeHook`` added to CONFIG, so the merged model is evaluated by the config's own test loop;
+results.json/md/csv go to the work dir. ``--no-eval`` only merges and saves (no data needed).
+"""
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mtda.cli import add_config_args, run_tool  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config', help='experiment config: the model and the target domains')
+    parser.add_argument('checkpoints', nargs='+', metavar='CKPT',
+                        help='two or more checkpoints fine-tuned from one init (weights-only '
+                             'exports of stage one, or its full checkpoints)')
+    parser.add_argument('--out', required=True, help='the merged checkpoint (.pth) to write')
+    parser.add_argument('--weights', nargs='+', type=float, metavar='W',
+                        help='one positive parameter weight per checkpoint (normalised; '
+                             'default uniform)')
+    parser.add_argument('--buffers', choices=['pool', 'mean', 'first'], default='pool',
+                        help='BatchNorm statistics: pool the domains\' Gaussians (the paper), '
+                             'average them, or keep the first checkpoint\'s')
+    parser.add_argument('--heads', choices=['merge', 'separate'], default='merge',
+                        help='separate: merge the encoder, evaluate each domain with its own '
+                             'checkpoint\'s decode head (the paper\'s Ours†)')
+    parser.add_argument('--model', choices=['student', 'teacher'], default='student',
+                        help='segmentor to read from a full UDA checkpoint (exports are the '
+                             'student)')
+    parser.add_argument('--domains', nargs='+', metavar='DOMAIN',
+                        help='target domain of each checkpoint, for --heads separate (default: '
+                             'from each checkpoint\'s meta, else the config\'s order)')
+    parser.add_argument('--allow-different-init', action='store_true',
+                        help='merge checkpoints that record different shared inits')
+    parser.add_argument('--no-eval', action='store_true',
+                        help='merge and save only: no evaluation, no results files')
+    parser.add_argument('--safetensors', action='store_true',
+                        help='also write the merged weights as OUT with suffix .safetensors')
+    parser.add_argument('--name', default='', help='row label in the tables (default: OUT stem)')
+    add_config_args(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from mtda.config import load_config
+    from mtda.evaluation import render_markdown, write_results
+    from mtda.merging.hook import check_merge_inputs, run_merge
+
+    for line in check_merge_inputs(args.checkpoints, out=args.out):
+        print(f'warning: {line}', file=sys.stderr)
+    cfg = load_config(args.config, cfg_options=args.cfg_options, work_dir=args.work_dir,
+                      launcher=args.launcher)
+    hook, results = run_merge(
+        cfg, evaluate=not args.no_eval, name=args.name, checkpoints=args.checkpoints,
+        out=args.out, weights=args.weights, buffers=args.buffers, heads=args.heads,
+        model=args.model, domains=args.domains, allow_different_init=args.allow_different_init,
+        safetensors=args.safetensors)
+    print(f'merged {len(args.checkpoints)} checkpoints: {", ".join(map(str, hook.saved))}')
+    if results is not None:
+        paths = write_results([results], cfg.work_dir)
+        print(render_markdown([results]))
+        print(f'results: {paths["json"]}, {paths["md"]}, {paths["csv"]}')
+
+
+if __name__ == '__main__':
+    # Library warnings go to stdout with the log, so stderr carries only our warnings and errors.
+    logging.captureWarnings(True)
+    logging.getLogger('py.warnings').addHandler(logging.StreamHandler(sys.stdout))
+    sys.exit(run_tool(main))
