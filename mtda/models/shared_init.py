@@ -15,6 +15,7 @@ from typing import Optional
 
 import torch
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from mmengine.runner import set_random_seed
 from mmseg.registry import MODELS
 from mmseg.utils import register_all_modules
@@ -65,6 +66,8 @@ def make_shared_init(cfg: Config, out, *, seed: int = 0, backbone_weights: Optio
     seg_cfg = dict(segmentor_config(cfg))
     seg_cfg.pop('init_cfg', None)
     set_random_seed(seed)
+    # mmengine logs every parameter's init at INFO; a tool printing its result needs none of it
+    MMLogger.get_instance('mtda_shared_init', log_level='WARNING')
     model = MODELS.build(seg_cfg)
     # The backbone's own init_cfg names a pretrained file; weights come from here instead.
     model.backbone.init_cfg = None

@@ -81,3 +81,17 @@ def test_strong_augment_round_trips_normalised_images():
     back = changed * std + mean
     assert back.min() >= -1e-3 and back.max() <= 255 + 1e-3
     assert not torch.allclose(changed, normalised)
+
+
+def test_strong_augment_is_finite_for_black_pixels():
+    """Black pixels de-normalise to tiny negative values (float rounding); hue must not NaN."""
+    from mtda.models.uda.strong_aug import strong_augment
+    mean, std = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
+    black = torch.zeros(2, 3, 16, 16)
+    black[1, :, :8] = 255.0
+    normalised = (black - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    for seed in range(20):
+        out = strong_augment(normalised, mean=mean, std=std,
+                             generator=torch.Generator().manual_seed(seed),
+                             color_jitter_probability=0.0)
+        assert torch.isfinite(out).all(), seed

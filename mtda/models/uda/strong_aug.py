@@ -144,7 +144,9 @@ def strong_augment(images: torch.Tensor, *, mean: Sequence[float], std: Sequence
     _check_images(images)
     mean_t = torch.as_tensor(mean, dtype=images.dtype, device=images.device).view(1, -1, 1, 1)
     std_t = torch.as_tensor(std, dtype=images.dtype, device=images.device).view(1, -1, 1, 1)
-    unit = (images * std_t + mean_t) / 255.0
+    # clamp: de-normalising black pixels gives values like -3e-8, and torchvision's hue
+    # conversion turns negative inputs into NaN
+    unit = ((images * std_t + mean_t) / 255.0).clamp(0.0, 1.0)
     unit = color_jitter(unit, generator=generator, strength=color_jitter_strength,
                         probability=color_jitter_probability)
     if blur:
