@@ -1,22 +1,52 @@
 """The main job end to end on the miniature synthetic data (what ``tools/run_mtda.py`` runs).
 
-data (synthetic, raw layouts) -> label conversion -> training -> evaluation on every target ->
-``<work_dir>/results.{json,md,csv}`` and the table printed. Each training and evaluation step is
-an independent ``tools/train.py`` / ``tools/test.py`` process, exactly as it would run on a
-cluster; this module only orders them.
+    data (synthetic, raw layouts) -> label conversion
+    -> shared init: a short source-only pretraining on GTA (no ImageNet weights here)
+    -> stage one: one DAFormer run per target domain, each from the shared init
+    -> stage two: merges of the four runs (buffers pool / mean / first, separate heads)
+    -> every model evaluated on every target -> results.{json,md,csv} + results.png
 
-Until stage one and two land, the trained model is the source-only GTA baseline.
+Every step is an independent ``tools/*.py`` process, exactly as it would run on a cluster (the
+four stage-one runs could run anywhere, in any order); this module only orders them and puts the
+table together. Steps whose output exists are skipped, so an interrupted job continues.
 """
+import json
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from .errors import MtdaError
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_CONFIG = REPO / 'configs' / 'source_only' / 'gta_segformer_mit-b0_tiny.py'
+TARGETS = ('cityscapes', 'idd', 'acdc', 'dark_zurich')
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """The configs of one stage-one/stage-two experiment."""
+    name: str
+    pretrain_config: Path
+    uda_configs: Dict[str, Path] = field(default_factory=dict)
+
+
+def tiny_experiment(family: str = 'daformer_mit-b0_tiny') -> Experiment:
+    """GTA -> {Cityscapes, IDD, ACDC, Dark Zurich} with one tiny model family."""
+    return Experiment(
+        name=f'gta2all_{family}',
+        pretrain_config=REPO / 'configs' / 'source_only' / f'gta_{family}.py',
+        uda_configs={t: REPO / 'configs' / 'daformer' / f'gta2{t}_{family}.py' for t in TARGETS})
+
+
+#: the merges of the table: (row name, tools/merge.py options)
+MERGES = (
+    ('merged (pool BN)', ['--buffers', 'pool']),
+    ('merged (mean BN)', ['--buffers', 'mean']),
+    ('merged (first BN)', ['--buffers', 'first']),
+    ('merged encoder, own heads', ['--buffers', 'pool', '--heads', 'separate']),
+)
 
 
 def _step(title: str) -> None:
@@ -24,27 +54,35 @@ def _step(title: str) -> None:
 
 
 def _run(tool: str, args: List[str]) -> None:
-    cmd = [sys.executable, str(REPO / 'tools' / tool), *args]
+    cmd = [sys.executable, str(REPO / 'tools' / tool), *map(str, args)]
     print('$ ' + ' '.join(cmd[1:]), flush=True)
     if subprocess.run(cmd).returncode != 0:
         raise MtdaError(f'{tool} failed (command above); its log is in the work dir')
 
 
-def run_main_job(config=DEFAULT_CONFIG, *, work_dir='work_dirs/mtda_tiny', data_root='data',
-                 seed: int = 0, max_iters: Optional[int] = None) -> Path:
+def _slug(name: str) -> str:
+    return ''.join(c if c.isalnum() else '_' for c in name).strip('_')
+
+
+def run_main_job(experiment: Optional[Experiment] = None, *, work_dir='work_dirs/mtda_tiny',
+                 data_root='data', seed: int = 0, pretrain_iters: Optional[int] = None,
+                 uda_iters: Optional[int] = None) -> Path:
     """Run the whole job; return the results.md path.
 
     Args:
-        config: the experiment config (its datasets read ``data/...`` relative to the cwd).
+        experiment: configs to use (default: :func:`tiny_experiment`).
         work_dir: where checkpoints, logs and results go.
         data_root: where the synthetic datasets are written if missing (the configs read
-            ``data/``; change both together).
+            ``data/`` relative to the working directory; change both together).
         seed: data and training seed.
-        max_iters: override the config's training length.
+        pretrain_iters / uda_iters: override the configs' training lengths.
     """
     from .datasets.converters import convert_all
     from .datasets.synthetic import make_synthetic_datasets
+    from .evaluation import read_results, write_results
+    from .evaluation.plots import plot_domain_bars
 
+    experiment = experiment or tiny_experiment()
     start = time.time()
     work_dir = Path(work_dir)
     _step(f'data: miniature synthetic datasets in {data_root}/ (existing ones are kept)')
@@ -52,15 +90,57 @@ def run_main_job(config=DEFAULT_CONFIG, *, work_dir='work_dirs/mtda_tiny', data_
     _step('labels: tools/convert_datasets/* on the raw files')
     convert_all(data_root)
 
-    train_dir = work_dir / 'source_only'
-    options = [f'randomness.seed={seed}']
-    if max_iters:
-        options += [f'train_cfg.max_iters={max_iters}', f'train_cfg.val_interval={max_iters}']
-    _step(f'training: {Path(config).name}')
-    _run('train.py', [str(config), '--work-dir', str(train_dir), '--cfg-options', *options])
-    _step('evaluation on every target domain')
-    _run('test.py', [str(config), str(train_dir / 'weights' / 'final.pth'), '--work-dir',
-                     str(work_dir), '--name', 'source-only (GTA)'])
-    print(f'\nmain job finished in {(time.time() - start) / 60:.1f} min; '
-          f'table: {work_dir / "results.md"}')
-    return work_dir / 'results.md'
+    pretrain = work_dir / 'source_only' / 'weights' / 'final.pth'
+    if not pretrain.exists():
+        _step(f'shared init, part 1: source-only pretraining ({experiment.pretrain_config.name})')
+        options = [f'randomness.seed={seed}']
+        if pretrain_iters:
+            options += [f'train_cfg.max_iters={pretrain_iters}',
+                        f'train_cfg.val_interval={pretrain_iters}']
+        _run('train.py', [experiment.pretrain_config, '--work-dir', pretrain.parents[1],
+                          '--cfg-options', *options])
+    shared_init = work_dir / 'shared_init.pth'
+    first_config = next(iter(experiment.uda_configs.values()))
+    if not shared_init.exists():
+        _step('shared init, part 2: tools/make_shared_init.py')
+        _run('make_shared_init.py', [first_config, '--out', shared_init, '--from-checkpoint',
+                                     pretrain, '--seed', seed])
+
+    singles: Dict[str, Path] = {}
+    for target, config in experiment.uda_configs.items():
+        export = work_dir / 'stage_one' / target / 'weights' / 'final.pth'
+        if not export.exists():
+            _step(f'stage one: GTA -> {target} ({config.name})')
+            options = [f'model.init_checkpoint={shared_init}', f'randomness.seed={seed}']
+            if uda_iters:
+                options += [f'train_cfg.max_iters={uda_iters}',
+                            f'train_cfg.val_interval={uda_iters}']
+            _run('train.py', [config, '--work-dir', export.parents[1], '--cfg-options', *options])
+        singles[target] = export
+
+    rows: List[Path] = []
+    _step('evaluation of the source-only model and the four single-target models')
+    for name, checkpoint in [('source-only (GTA)', pretrain),
+                             *((f'single: {t}', c) for t, c in singles.items())]:
+        out = work_dir / 'eval' / _slug(name)
+        if not (out / 'results.json').exists():
+            _run('test.py', [first_config, checkpoint, '--work-dir', out, '--name', name])
+        rows.append(out / 'results.json')
+
+    _step(f'stage two: merging the {len(singles)} stage-one checkpoints without data')
+    for name, options in MERGES:
+        out = work_dir / 'merged' / _slug(name)
+        if not (out / 'results.json').exists():
+            _run('merge.py', [first_config, *singles.values(), '--out', out / 'merged.pth',
+                              '--work-dir', out, '--name', name, *options])
+        rows.append(out / 'results.json')
+
+    models = [record for path in rows for record in read_results(path)]
+    paths = write_results(models, work_dir, title=f'{experiment.name}: per-domain mIoU (%)')
+    plot_domain_bars(models, work_dir / 'results.png')
+    minutes = (time.time() - start) / 60
+    (work_dir / 'timing.json').write_text(json.dumps(dict(minutes=round(minutes, 2))) + '\n')
+    print('\n' + paths['md'].read_text())
+    print(f'main job finished in {minutes:.1f} min; table: {paths["md"]}, '
+          f'figure: {work_dir / "results.png"}')
+    return paths['md']

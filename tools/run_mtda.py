@@ -1,6 +1,8 @@
-"""The main job end to end on miniature synthetic data: data -> labels -> training -> table.
+"""The main job end to end on miniature synthetic data: data -> labels -> shared init ->
+stage one per target -> data-free merges -> one per-domain table with H-mean.
 
-    python tools/run_mtda.py [CONFIG] [--work-dir work_dirs/mtda_tiny] [--seed 0] [--max-iters N]
+    python tools/run_mtda.py [--family daformer_mit-b0_tiny] [--work-dir work_dirs/mtda_tiny]
+                             [--seed 0] [--pretrain-iters N] [--uda-iters N]
 """
 import argparse
 import sys
@@ -12,15 +14,18 @@ from mtda.cli import run_tool  # noqa: E402
 
 
 def main(argv=None):
-    from mtda.main_job import DEFAULT_CONFIG, run_main_job
+    from mtda.main_job import run_main_job, tiny_experiment
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config', nargs='?', default=str(DEFAULT_CONFIG),
-                        help='experiment config (default: the tiny synthetic experiment)')
+    parser.add_argument('--family', default='daformer_mit-b0_tiny',
+                        choices=['daformer_mit-b0_tiny', 'daformer_r18_tiny', 'dlv2_r18_tiny'],
+                        help='tiny model family (configs/daformer/gta2*_<family>.py)')
     parser.add_argument('--work-dir', default='work_dirs/mtda_tiny')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--max-iters', type=int, help="override the config's training length")
+    parser.add_argument('--pretrain-iters', type=int, help='override the pretraining length')
+    parser.add_argument('--uda-iters', type=int, help='override each stage-one run\'s length')
     args = parser.parse_args(argv)
-    run_main_job(args.config, work_dir=args.work_dir, seed=args.seed, max_iters=args.max_iters)
+    run_main_job(tiny_experiment(args.family), work_dir=args.work_dir, seed=args.seed,
+                 pretrain_iters=args.pretrain_iters, uda_iters=args.uda_iters)
 
 
 if __name__ == '__main__':

@@ -1,17 +1,33 @@
 """The README's main job, shortened to a few iterations, from an empty folder."""
 import json
 
+import torch
+
+from mtda.io import sha256_file
 from support import run_tool
 
 
 def test_main_job_from_an_empty_folder(tmp_path):
-    proc = run_tool('run_mtda.py', '--max-iters', '3', '--work-dir', 'work_dirs/job',
-                    cwd=tmp_path)
+    proc = run_tool('run_mtda.py', '--pretrain-iters', '2', '--uda-iters', '2',
+                    '--work-dir', 'work_dirs/job', cwd=tmp_path, timeout=900)
     for name in ('gta', 'synthia', 'cityscapes', 'idd', 'acdc', 'dark_zurich'):
         assert (tmp_path / 'data' / name).is_dir()
-    assert (tmp_path / 'data' / 'gta' / 'samples_with_class.json').is_file()
-    data = json.loads((tmp_path / 'work_dirs' / 'job' / 'results.json').read_text())
-    assert data['name'] == 'source-only (GTA)'
-    assert list(data['domains']) == ['cityscapes', 'idd', 'acdc', 'dark_zurich']
-    assert '| source-only (GTA) |' in proc.stdout
+    job = tmp_path / 'work_dirs' / 'job'
+    data = json.loads((job / 'results.json').read_text())
+    names = [m['name'] for m in data['models']]
+    assert names == ['source-only (GTA)', 'single: cityscapes', 'single: idd', 'single: acdc',
+                     'single: dark_zurich', 'merged (pool BN)', 'merged (mean BN)',
+                     'merged (first BN)', 'merged encoder, own heads']
+    for model in data['models']:
+        assert list(model['domains']) == ['cityscapes', 'idd', 'acdc', 'dark_zurich']
+    assert (job / 'results.png').stat().st_size > 0
+    # every stage-one run started from the one shared init
+    init = sha256_file(job / 'shared_init.pth')
+    for target in ('cityscapes', 'idd', 'acdc', 'dark_zurich'):
+        meta = torch.load(job / 'stage_one' / target / 'weights' / 'final.pth',
+                          weights_only=True)['meta']
+        assert meta['init_sha256'] == init and meta['target_domain'] == target
     assert 'main job finished in' in proc.stdout
+    # a second run continues from what exists: nothing is trained again
+    again = run_tool('run_mtda.py', '--work-dir', 'work_dirs/job', cwd=tmp_path)
+    assert 'stage one:' not in again.stdout and 'tools/train.py' not in again.stdout
