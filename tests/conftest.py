@@ -13,3 +13,14 @@ def tiny_data_root(tmp_path_factory) -> Path:
     make_synthetic_datasets(root / 'data', size='tiny', seed=0, progress=False)
     convert_all(root / "data", verbose=False)
     return root
+
+
+@pytest.fixture(scope='module')
+def one_torch_thread():
+    """In-process runs of the tiny model: it gains nothing from threads, and two OpenMP threads on a
+    busy 2-core machine cost 10x (modules opt in with ``pytestmark``)."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -18,3 +18,11 @@ def run_tool(tool: str, *args, cwd, check: bool = True, env=None, timeout: int =
         raise AssertionError(f'{" ".join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}'
                              f'\n{proc.stderr[-3000:]}')
     return proc
+
+
+#: a config with two of the tiny targets, to keep evaluation short in tests
+TWO_DOMAINS = f"""_base_ = [{str(TINY_CONFIG)!r}]
+# the tiny targets, two of them, to keep evaluation short
+test_cfg = dict(domains=dict(_delete_=True, cityscapes={{{{_base_.cityscapes_val}}}},
+                             dark_zurich={{{{_base_.dark_zurich_val}}}}))
+"""

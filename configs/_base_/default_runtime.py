@@ -20,8 +20,9 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
 custom_hooks = [
-    # weights-only exports (work_dir/weights/final.pth) for evaluation, sharing and merging
-    dict(type='ExportWeightsHook', interval=-1),
+    # weights-only exports (work_dir/weights/iter_N.pth beside each checkpoint, and final.pth)
+    # for evaluation, sharing and merging
+    dict(type='ExportWeightsHook'),
     # checkpoints as plain data, so --resume loads them weights-only (mtda/training/)
     dict(type='PlainCheckpointHook'),
     # torch's generator states in checkpoints: a resumed run ends where an uninterrupted one would

@@ -37,7 +37,7 @@ import torch
 from mtda.errors import MergeError
 from mtda.merging.classify import EntryKind, batchnorm_layers
 from mtda.merging.rules import MomentPool, WeightedMean, normalize_merge_weights, weighted_counter
-from mtda.merging.validate import Layout, check_identical, check_state_dict, layout_of
+from mtda.merging.validate import Layout, all_finite, check_identical, check_state_dict, layout_of
 
 Loader = Callable[[], Mapping[str, torch.Tensor]]
 BUFFER_POLICIES = ('pool', 'mean', 'first')
@@ -165,7 +165,8 @@ def _merge(sources: Sequence[tuple[str, Loader]], *, kinds: Mapping[str, EntryKi
     copies: dict[str, torch.Tensor] = {}
     for (name, load), weight in zip(sources, weights):
         state = load()
-        check_state_dict(state, name=name, kinds=kinds, reference=reference)
+        check_state_dict(state, name=name, kinds=kinds, reference=reference,
+                         finite_later=(EntryKind.PARAMETER,))
         if reference is None:
             reference = layout_of(state, name=name)
             # Clones, so that holding them does not keep the first checkpoint's storage alive.
@@ -184,6 +185,12 @@ def _merge(sources: Sequence[tuple[str, Loader]], *, kinds: Mapping[str, EntryKi
         del state  # release this checkpoint before the next loader runs
 
     merged: dict[str, torch.Tensor] = {key: sums[key].result() for key in averaged}
+    if not all(all_finite(merged[key]) for key in averaged):
+        # NaN/Inf in any input reaches the average; re-read the inputs to name the file (error path)
+        for name, load in sources:
+            check_state_dict(load(), name=name, kinds=kinds, reference=reference)
+        raise MergeError(f'the merged parameters overflowed (inputs: {", ".join(n for n, _ in sources)}); '
+                         'check the checkpoints for extreme values')
     for layer, keys in pooled_layers.items():
         merged[keys.mean], merged[keys.var] = pools[layer].result()
     for key in counted:

@@ -6,7 +6,7 @@ which silently mixes tensors when two architectures differ). Every check raises 
 without writing anything. Lineage (a shared init) is checked from checkpoint metadata, because a merge of
 models fine-tuned from different inits runs without error and silently produces a useless model.
 """
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -105,16 +105,17 @@ def _check_layout(state: Mapping[str, torch.Tensor], *, reference: Layout, name:
                              f'convert {name} to {ref_dtype} (all checkpoints must share one precision)')
 
 
-def _all_finite(tensor: torch.Tensor) -> bool:
+def all_finite(tensor: torch.Tensor) -> bool:
     # A sum is finite only if every element is (Inf and NaN propagate through addition), so one cheap
     # reduction clears the usual case; a non-finite sum may be mere overflow, which the full test settles.
     return bool(torch.isfinite(tensor.sum())) or bool(torch.isfinite(tensor).all())
 
 
-def _check_values(state: Mapping[str, torch.Tensor], *, kinds: Mapping[str, EntryKind], name: str) -> None:
+def _check_values(state: Mapping[str, torch.Tensor], *, kinds: Mapping[str, EntryKind], name: str,
+                  finite_later: Collection[EntryKind] = ()) -> None:
     for key, kind in kinds.items():
         tensor = state[key].detach()
-        if kind in _ARITHMETIC_KINDS and not _all_finite(tensor):
+        if kind in _ARITHMETIC_KINDS and kind not in finite_later and not all_finite(tensor):
             bad = 'NaN' if bool(torch.isnan(tensor).any()) else 'Inf'
             raise MergeError(f'{name} holds {bad} in {key!r}; the checkpoint is corrupt or its training '
                              'diverged: re-export it or leave it out of the merge')
@@ -127,7 +128,8 @@ def _check_values(state: Mapping[str, torch.Tensor], *, kinds: Mapping[str, Entr
 
 
 def check_state_dict(state: Mapping[str, Any], *, name: str, kinds: Mapping[str, EntryKind],
-                     reference: Optional[Layout] = None) -> None:
+                     reference: Optional[Layout] = None,
+                     finite_later: Collection[EntryKind] = ()) -> None:
     """Everything that must hold for ``state`` before it is added to a merge.
 
     The first checkpoint is checked against the model (``kinds``): same keys, and the dtypes each kind's
@@ -140,6 +142,8 @@ def check_state_dict(state: Mapping[str, Any], *, name: str, kinds: Mapping[str,
         name: its name (file path), used in messages.
         kinds: the model's entry kinds (:func:`~mtda.merging.classify.classify_state_dict_entries`).
         reference: the first checkpoint's :class:`Layout`; ``None`` when ``state`` is the first.
+        finite_later: kinds whose finiteness the caller checks on the merged result instead (NaN and
+            Inf propagate through the average), saving a pass over every input.
 
     Raises:
         MergeError: naming ``name``, the offending key and the fix.
@@ -158,7 +162,7 @@ def check_state_dict(state: Mapping[str, Any], *, name: str, kinds: Mapping[str,
         _check_kind_dtypes(state, kinds=kinds, name=name)
     else:
         _check_layout(state, reference=reference, name=name)
-    _check_values(state, kinds=kinds, name=name)
+    _check_values(state, kinds=kinds, name=name, finite_later=finite_later)
 
 
 def _same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:

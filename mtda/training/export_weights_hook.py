@@ -23,14 +23,15 @@ class ExportWeightsHook(Hook):
     """Write weights-only segmentor checkpoints every ``interval`` iterations and at the end.
 
     Args:
-        interval: iterations between exports (``<= 0``: only the final one).
+        interval: iterations between exports; ``None`` follows the CheckpointHook's interval
+            (one export beside each resumable checkpoint); ``<= 0``: only the final one.
         out_dir: folder under the work dir.
         model_attr: attribute of the runner's model holding the segmentor to export (``None``:
             a UDA wrapper's ``student``, else the model itself).
     """
     priority = 'LOW'
 
-    def __init__(self, interval: int = -1, out_dir: str = 'weights',
+    def __init__(self, interval: Optional[int] = None, out_dir: str = 'weights',
                  model_attr: Optional[str] = None) -> None:
         self.interval = interval
         self.out_dir = out_dir
@@ -61,6 +62,13 @@ class ExportWeightsHook(Hook):
         state = {k: v.detach().cpu() for k, v in self._segmentor(runner).state_dict().items()}
         atomic_save(dict(state_dict=state, meta=clean_meta(meta)),
                     osp.join(runner.work_dir, self.out_dir, file_name))
+
+    def before_train(self, runner) -> None:
+        if self.interval is None:
+            from mmengine.hooks import CheckpointHook
+            intervals = [h.interval for h in runner.hooks if isinstance(h, CheckpointHook)
+                         and not h.by_epoch]
+            self.interval = intervals[0] if intervals else -1
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if self.interval > 0 and self.every_n_train_iters(runner, self.interval):

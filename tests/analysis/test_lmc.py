@@ -15,22 +15,10 @@ from mtda.analysis.lmc import hmean_barrier, lambdas, render_lmc_markdown
 from mtda.errors import MtdaError
 from mtda.evaluation import evaluate_checkpoint
 from mtda.io import atomic_save
-from support import REPO, TINY_CONFIG
+from support import REPO, TINY_CONFIG, TWO_DOMAINS
 
-TWO_DOMAINS = f"""_base_ = [{str(TINY_CONFIG)!r}]
-# the tiny targets, two of them, to keep evaluation short
-test_cfg = dict(domains=dict(_delete_=True, cityscapes={{{{_base_.cityscapes_val}}}},
-                             dark_zurich={{{{_base_.dark_zurich_val}}}}))
-"""
+pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
-
-@pytest.fixture(scope='module', autouse=True)
-def one_torch_thread():
-    """The tiny model is too small to gain from threads; two on a busy 2-core machine cost 10x."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope='module')

@@ -16,22 +16,10 @@ from mtda.io import atomic_save, sha256_file
 from mtda.merging import EntryKind, classify_state_dict_entries
 from mtda.merging.hook import (HEAD_PREFIXES, MergedCheckpoints, MergeHook, assign_domain_heads,
                                batchnorm_types, merge_checkpoint_files, run_merge, segmentor_of)
-from support import TINY_CONFIG
+from support import TWO_DOMAINS
 
-TWO_DOMAINS = f"""_base_ = [{str(TINY_CONFIG)!r}]
-# the tiny targets, two of them, to keep evaluation short
-test_cfg = dict(domains=dict(_delete_=True, cityscapes={{{{_base_.cityscapes_val}}}},
-                             dark_zurich={{{{_base_.dark_zurich_val}}}}))
-"""
+pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
-
-@pytest.fixture(scope='module', autouse=True)
-def one_torch_thread():
-    """The tiny model is too small to gain from threads; two on a busy 2-core machine cost 10x."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _is_head(key):

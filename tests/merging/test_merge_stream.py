@@ -135,11 +135,20 @@ def test_only_one_checkpoint_is_in_memory_at_a_time(kinds, model):
 
 def test_a_bad_checkpoint_stops_the_merge_before_later_ones_load(kinds, model):
     states = [random_state(model, seed) for seed in range(3)]
-    states[1]['backbone.0.bias'][0] = float('nan')
+    states[1]['backbone.0.bias'] = states[1]['backbone.0.bias'][:-1]
     tracker = LoadTracker(states)
     with pytest.raises(MergeError, match='ckpt1.pth'):
         merge_state_dicts(tracker.sources(), kinds=kinds)
     assert tracker.calls == [0, 1]
+
+
+@pytest.mark.parametrize('bad', [float('nan'), float('inf')])
+def test_a_non_finite_parameter_is_named_after_its_file(kinds, model, bad):
+    # checked once on the merged parameters (NaN/Inf propagate), then traced back to the file
+    states = [random_state(model, seed) for seed in range(3)]
+    states[2]['backbone.0.weight'].view(-1)[3] = bad
+    with pytest.raises(MergeError, match=r"ckpt2\.pth holds (NaN|Inf) in 'backbone\.0\.weight'"):
+        merge_state_dicts(sources_of(states), kinds=kinds)
 
 
 def test_encoder_only_merge_selects_the_backbone(kinds, model):

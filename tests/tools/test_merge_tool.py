@@ -17,24 +17,12 @@ import torch
 
 from mtda.cli import run_tool as run_main
 from mtda.io import atomic_save, sha256_file
-from support import CONFIGS, REPO, TINY_CONFIG, run_tool
+from support import CONFIGS, REPO, TINY_CONFIG, TWO_DOMAINS, run_tool
 
 # One OpenMP thread per tool: the tiny model gains nothing from more, and parallel runs share 2 cores.
 ENV = {'OMP_NUM_THREADS': '1'}
-TWO_DOMAINS = f"""_base_ = [{str(TINY_CONFIG)!r}]
-# the tiny targets, two of them, to keep evaluation short
-test_cfg = dict(domains=dict(_delete_=True, cityscapes={{{{_base_.cityscapes_val}}}},
-                             dark_zurich={{{{_base_.dark_zurich_val}}}}))
-"""
 
-
-@pytest.fixture(scope='module', autouse=True)
-def one_torch_thread():
-    """In-process runs: the tiny model is too small to gain from threads on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
 
 def _tool_main(name):

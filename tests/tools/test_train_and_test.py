@@ -19,6 +19,9 @@ def trained(tiny_data_root):
 
 def test_training_writes_resume_and_weights_only_checkpoints(trained):
     assert (trained / 'iter_4.pth').is_file() and (trained / 'last_checkpoint').is_file()
+    # a weights-only export beside each resumable checkpoint (interval 2), and the final one
+    assert sorted(p.name for p in (trained / 'weights').iterdir()) == ['final.pth', 'iter_2.pth',
+                                                                       'iter_4.pth']
     export = torch.load(trained / 'weights' / 'final.pth', weights_only=True)
     assert export['meta']['iteration'] == 4
     assert export['meta']['config'] == TINY_CONFIG.name
