@@ -10,7 +10,7 @@ def plot_domain_bars(models: Sequence[Mapping], out) -> Path:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from .results import atomic_write_bytes
+    from ..io.atomic import atomic_write_bytes
 
     domains = list(models[0]['domains'])
     groups = [*domains, 'H-mean']

@@ -16,12 +16,11 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence
 
 from ..datasets.label_maps import CLASSES, SYNTHIA_13_CLASSES, SYNTHIA_16_CLASSES
+from ..io.atomic import atomic_write_bytes
 from .scores import harmonic_mean, nanmean
 
 
@@ -124,19 +123,6 @@ def render_csv(models: Sequence[Mapping]) -> str:
         writer.writerow([m['name'], 'hmean', m['hmean'], '', '',
                          *('' if math.isnan(v) else v for v in per_class_hmean(m).values())])
     return buf.getvalue()
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _atomic_write_text(path: Path, text: str) -> Path:

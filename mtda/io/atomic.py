@@ -1,36 +1,64 @@
-"""Write any output file atomically: to a temporary name beside it, then renamed into place.
+"""Atomic output files: written under a temporary name beside the target, then renamed into place.
 
-For writers that want a path rather than a file object (safetensors, matplotlib);
-:func:`~mtda.io.checkpoint.atomic_save` does the same for ``torch.save``.
+Every file mtda writes goes through here (checkpoints, results, converted labels, figures), so a
+killed process or a full disk leaves either the old file, or nothing, or the complete new file —
+never a torn one. The temporary name is hidden, ends in ``.tmp`` (no input pattern of mtda matches
+it) and carries the process and thread ids, so parallel writers never collide. It is created with a
+plain ``open``, so the file gets the user's umask permissions (``mkstemp`` would make it 0600, which
+breaks data folders and checkpoints shared between users).
 """
 import contextlib
 import os
-import tempfile
+import threading
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from ..errors import MtdaError
+
+
+def _temporary_name(path: Path) -> Path:
+    return path.with_name(f'.{path.name}.{os.getpid()}.{threading.get_ident()}.tmp')
 
 
 @contextlib.contextmanager
 def atomic_output(path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it to ``path``, else remove it.
 
-    Args:
-        path: the final file; its folder is created.
+    For writers that want a path (safetensors, matplotlib). The folder is created.
 
     Raises:
         MtdaError: the file could not be written (e.g. a full disk), naming ``path``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
-    os.close(fd)
+    tmp = _temporary_name(path)
     try:
-        yield Path(tmp)
+        yield tmp
         os.replace(tmp, path)
     except OSError as exc:
         raise MtdaError(f'{path}: could not be written ({exc.strerror or exc}); free disk space '
                         'or choose another output path') from None
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write(path, write: Callable[[BinaryIO], None], *, fsync: bool = False) -> Path:
+    """Call ``write(file)`` on the temporary file, then rename it to ``path``.
+
+    Args:
+        path: the final file.
+        write: writes the content to the open binary file.
+        fsync: flush to the disk before the rename (checkpoints: survive a power loss too).
+    """
+    with atomic_output(path) as tmp:
+        with open(tmp, 'wb') as f:
+            write(f)
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
+    return Path(path)
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically."""
+    return atomic_write(path, lambda f: f.write(data))

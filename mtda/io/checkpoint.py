@@ -20,18 +20,17 @@ Saves go to a temporary file in the destination folder and are renamed into plac
 """
 import datetime
 import hashlib
-import os
 import pickle
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any, Dict, Iterable, Mapping, Optional
 
 import torch
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, MtdaError
 from ..version import __version__
+from .atomic import atomic_write
 
 _EXPORT_HINT = ('export its weights with `python tools/export_weights.py CKPT OUT.pth` '
                 '(plain state_dict + primitive meta), or pass --trust-checkpoint if you trust '
@@ -122,22 +121,10 @@ def atomic_save(obj: Any, path) -> Path:
     Raises CheckpointError (and removes the temporary file) when the write fails, e.g. on a full
     disk.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
     try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise CheckpointError(f'{path}: could not be written ({exc.strerror or exc}); free '
-                                  'disk space or choose another --out') from None
-        raise
-    return path
+        return atomic_write(path, lambda f: torch.save(obj, f), fsync=True)
+    except MtdaError as exc:
+        raise CheckpointError(f'{exc}'.replace('another output path', 'another --out')) from None
 
 
 def provenance(inputs: Iterable = (), **fields) -> Dict[str, Any]:
