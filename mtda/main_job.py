@@ -65,7 +65,8 @@ def _slug(name: str) -> str:
 
 
 def run_main_job(experiment: Optional[Experiment] = None, *, work_dir='work_dirs/mtda_tiny',
-                 data_root='data', seed: int = 0, pretrain_iters: Optional[int] = None,
+                 data_root='data', seed: int = 0, data_seed: int = 0,
+                 pretrain_iters: Optional[int] = None,
                  uda_iters: Optional[int] = None) -> Path:
     """Run the whole job; return the results.md path.
 
@@ -74,7 +75,8 @@ def run_main_job(experiment: Optional[Experiment] = None, *, work_dir='work_dirs
         work_dir: where checkpoints, logs and results go.
         data_root: where the synthetic datasets are written if missing (the configs read
             ``data/`` relative to the working directory; change both together).
-        seed: data and training seed.
+        seed: training seed (shared init, stage one).
+        data_seed: seed of the synthetic datasets (kept fixed across training seeds).
         pretrain_iters / uda_iters: override the configs' training lengths.
     """
     from .datasets.converters import convert_all
@@ -86,7 +88,7 @@ def run_main_job(experiment: Optional[Experiment] = None, *, work_dir='work_dirs
     start = time.time()
     work_dir = Path(work_dir)
     _step(f'data: miniature synthetic datasets in {data_root}/ (existing ones are kept)')
-    make_synthetic_datasets(data_root, size='tiny', seed=seed)
+    make_synthetic_datasets(data_root, size='tiny', seed=data_seed)
     _step('labels: tools/convert_datasets/* on the raw files')
     convert_all(data_root)
 

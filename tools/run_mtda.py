@@ -2,7 +2,7 @@
 stage one per target -> data-free merges -> one per-domain table with H-mean.
 
     python tools/run_mtda.py [--family daformer_mit-b0_tiny] [--work-dir work_dirs/mtda_tiny]
-                             [--seed 0] [--pretrain-iters N] [--uda-iters N]
+                             [--seed 0] [--data-seed 0] [--pretrain-iters N] [--uda-iters N]
 """
 import argparse
 import sys
@@ -20,11 +20,13 @@ def main(argv=None):
                         choices=['daformer_mit-b0_tiny', 'daformer_r18_tiny', 'dlv2_r18_tiny'],
                         help='tiny model family (configs/daformer/gta2*_<family>.py)')
     parser.add_argument('--work-dir', default='work_dirs/mtda_tiny')
-    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--seed', type=int, default=0, help='training seed')
+    parser.add_argument('--data-seed', type=int, default=0, help='synthetic data seed')
     parser.add_argument('--pretrain-iters', type=int, help='override the pretraining length')
     parser.add_argument('--uda-iters', type=int, help='override each stage-one run\'s length')
     args = parser.parse_args(argv)
     run_main_job(tiny_experiment(args.family), work_dir=args.work_dir, seed=args.seed,
+                 data_seed=args.data_seed,
                  pretrain_iters=args.pretrain_iters, uda_iters=args.uda_iters)
 
 
