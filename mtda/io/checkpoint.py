@@ -80,8 +80,10 @@ def load_checkpoint_file(path, *, trust: bool = False, map_location='cpu',
                                   'stream); re-create or re-download it') from None
         raise CheckpointError(f'{path}: holds pickled Python objects that a weights-only load '
                               f'refuses (it names {refused.group(1)}); {_EXPORT_HINT}') from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except Exception as exc:  # noqa: BLE001 - a weights-only load runs no code: any failure is a bad file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ''
+        if not isinstance(exc, (RuntimeError, OSError)):  # e.g. KeyError: 101 from the unpickler
+            first = f'{type(exc).__name__}: {first}' if first else type(exc).__name__
         raise CheckpointError(f'{path}: not a readable torch checkpoint (truncated or corrupt: '
                               f'{first}); re-create or re-download it') from None
 
@@ -114,6 +116,20 @@ def state_dict_of(obj: Any, path, *, prefix: str = '') -> Dict[str, torch.Tensor
     return dict(state)
 
 
+def _torch_save(obj: Any, file) -> None:
+    """``torch.save``, with a failed write raised as the OSError it is.
+
+    torch's zip writer meets the OSError of a full disk, then fails again closing the archive and
+    raises that second failure, a RuntimeError ("unexpected pos ..."), with the OSError as context.
+    """
+    try:
+        torch.save(obj, file)
+    except RuntimeError as exc:
+        if isinstance(exc.__context__, OSError):
+            raise exc.__context__ from None
+        raise
+
+
 def atomic_save(obj: Any, path) -> Path:
     """``torch.save`` to a temporary file beside ``path``, fsync, then rename into place.
 
@@ -122,9 +138,9 @@ def atomic_save(obj: Any, path) -> Path:
     disk.
     """
     try:
-        return atomic_write(path, lambda f: torch.save(obj, f), fsync=True)
+        return atomic_write(path, lambda f: _torch_save(obj, f), fsync=True)
     except MtdaError as exc:
-        raise CheckpointError(f'{exc}'.replace('another output path', 'another --out')) from None
+        raise CheckpointError(str(exc)) from None
 
 
 def provenance(inputs: Iterable = (), **fields) -> Dict[str, Any]:

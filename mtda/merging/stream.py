@@ -179,6 +179,12 @@ def _merge(sources: Sequence[tuple[str, Loader]], *, kinds: Mapping[str, EntryKi
             sums[key].add(state[key], weight)
         for layer, keys in pooled_layers.items():
             share = int(state[keys.counter]) if rules[keys.mean] is _Rule.POOL_BY_COUNT else weight
+            if share == 0 and rules[keys.mean] is _Rule.POOL_BY_COUNT:
+                # the paper's rule would drop this checkpoint's statistics without a word
+                raise MergeError(f'{name}: BatchNorm layer {layer!r} has num_batches_tracked = 0 (its '
+                                 'statistics were never updated, or the counter was reset), so '
+                                 '--buffers pool would give them no weight; use --buffers mean or '
+                                 'first, or re-export the checkpoint from its training run')
             pools[layer].add(state[keys.mean], state[keys.var], share)
         for key in counted:
             counts[key].append(int(state[key]))

@@ -107,6 +107,16 @@ def test_zero_counters_under_pool_name_the_layer_and_the_fix(kinds, model):
     assert "'backbone.1'" in message and '--buffers mean' in message
 
 
+def test_one_checkpoint_with_zero_counters_is_refused_not_silently_dropped(kinds, model):
+    states = [random_state(model, 0, counter=10), random_state(model, 1, counter=0)]
+    message = _merge_error(kinds, states)
+    assert message.startswith('b.pth: ') and 'num_batches_tracked = 0' in message
+    assert '--buffers mean' in message
+    merged = merge_state_dicts(sources_of(states), kinds=kinds, buffer_policy='mean').state_dict
+    expected = (states[0]['backbone.1.running_mean'] + states[1]['backbone.1.running_mean']) / 2
+    assert torch.allclose(merged['backbone.1.running_mean'], expected)
+
+
 def test_a_single_checkpoint_is_not_a_merge(kinds, model):
     assert 'at least two checkpoints, got 1 (a.pth)' in _merge_error(kinds, [random_state(model, 0)])
 
