@@ -24,6 +24,15 @@ def run_tool(main: Callable[[Optional[Sequence[str]]], Optional[int]],
         return 130
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser with the tools' error contract: a usage error is one line on stderr,
+    ``error: <what> ; run <prog> --help``, and exit status 2 (argparse prints the usage too)."""
+
+    def error(self, message: str):
+        print(f'error: {message}; run {self.prog} --help for the options', file=sys.stderr)
+        raise SystemExit(2)
+
+
 def add_config_args(parser: argparse.ArgumentParser) -> None:
     """``--work-dir``, ``--cfg-options`` and ``--launcher``, as mmseg's tools name them."""
     from mmengine.config import DictAction

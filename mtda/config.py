@@ -29,3 +29,25 @@ def load_config(path, *, cfg_options: Optional[Mapping] = None, work_dir: Option
         cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(path))[0])
     os.environ.setdefault('LOCAL_RANK', '0')
     return cfg
+
+
+def check_target_domain(cfg) -> None:
+    """A stage-one config's ``target_domain`` must be one of the domains it evaluates.
+
+    The name is written into every exported checkpoint and is how ``merge.py --heads separate``
+    gives each domain its own head, so a typo would surface only at merge time.
+
+    Raises:
+        MtdaError: ``target_domain`` is not a key of ``test_cfg.domains`` (or ``val_cfg.domains``).
+    """
+    target = cfg.get('target_domain')
+    if target is None:
+        return
+    domains = []
+    for part in ('test_cfg', 'val_cfg'):
+        loop = cfg.get(part) or {}
+        domains += [d for d in (loop.get('domains') or {}) if d not in domains]
+    if domains and target not in domains:
+        raise MtdaError(f'target_domain {target!r}: unknown target; the config evaluates '
+                        f'{", ".join(domains)}; set target_domain (or --cfg-options '
+                        'target_domain=...) to one of them, or add the domain to test_cfg.domains')

@@ -19,9 +19,12 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from .errors import MtdaError
+from .io.atomic import atomic_write_bytes
 
 REPO = Path(__file__).resolve().parents[1]
 TARGETS = ('cityscapes', 'idd', 'acdc', 'dark_zurich')
+#: the tiny model families with configs for every step (configs/daformer/gta2*_<family>.py)
+TINY_FAMILIES = ('daformer_mit-b0_tiny', 'daformer_r18_tiny', 'dlv2_r18_tiny')
 
 
 @dataclass(frozen=True)
@@ -49,18 +52,18 @@ MERGES = (
 )
 
 
-def _step(title: str) -> None:
+def step(title: str) -> None:
     print(f'\n=== {title}', flush=True)
 
 
-def _run(tool: str, args: List[str]) -> None:
+def run_tool_step(tool: str, args: List[str]) -> None:
     cmd = [sys.executable, str(REPO / 'tools' / tool), *map(str, args)]
     print('$ ' + ' '.join(cmd[1:]), flush=True)
     if subprocess.run(cmd).returncode != 0:
         raise MtdaError(f'{tool} failed (command above); its log is in the work dir')
 
 
-def _slug(name: str) -> str:
+def slug(name: str) -> str:
     return ''.join(c if c.isalnum() else '_' for c in name).strip('_')
 
 
@@ -85,55 +88,60 @@ def run_main_job(experiment: Optional[Experiment] = None, *, work_dir='work_dirs
     from .evaluation.plots import plot_domain_bars
 
     experiment = experiment or tiny_experiment()
-    start = time.time()
+    start, steps_run = time.time(), []
+
+    def run_step(tool, args):
+        steps_run.append(tool)
+        run_tool_step(tool, args)
+
     work_dir = Path(work_dir)
-    _step(f'data: miniature synthetic datasets in {data_root}/ (existing ones are kept)')
+    step(f'data: miniature synthetic datasets in {data_root}/ (existing ones are kept)')
     make_synthetic_datasets(data_root, size='tiny', seed=data_seed)
-    _step('labels: tools/convert_datasets/* on the raw files')
+    step('labels: tools/convert_datasets/* on the raw files')
     convert_all(data_root)
 
     pretrain = work_dir / 'source_only' / 'weights' / 'final.pth'
     if not pretrain.exists():
-        _step(f'shared init, part 1: source-only pretraining ({experiment.pretrain_config.name})')
+        step(f'shared init, part 1: source-only pretraining ({experiment.pretrain_config.name})')
         options = [f'randomness.seed={seed}']
         if pretrain_iters:
             options += [f'train_cfg.max_iters={pretrain_iters}',
                         f'train_cfg.val_interval={pretrain_iters}']
-        _run('train.py', [experiment.pretrain_config, '--work-dir', pretrain.parents[1],
+        run_step('train.py', [experiment.pretrain_config, '--work-dir', pretrain.parents[1],
                           '--cfg-options', *options])
     shared_init = work_dir / 'shared_init.pth'
     first_config = next(iter(experiment.uda_configs.values()))
     if not shared_init.exists():
-        _step('shared init, part 2: tools/make_shared_init.py')
-        _run('make_shared_init.py', [first_config, '--out', shared_init, '--from-checkpoint',
+        step('shared init, part 2: tools/make_shared_init.py')
+        run_step('make_shared_init.py', [first_config, '--out', shared_init, '--from-checkpoint',
                                      pretrain, '--seed', seed])
 
     singles: Dict[str, Path] = {}
     for target, config in experiment.uda_configs.items():
         export = work_dir / 'stage_one' / target / 'weights' / 'final.pth'
         if not export.exists():
-            _step(f'stage one: GTA -> {target} ({config.name})')
+            step(f'stage one: GTA -> {target} ({config.name})')
             options = [f'model.init_checkpoint={shared_init}', f'randomness.seed={seed}']
             if uda_iters:
                 options += [f'train_cfg.max_iters={uda_iters}',
                             f'train_cfg.val_interval={uda_iters}']
-            _run('train.py', [config, '--work-dir', export.parents[1], '--cfg-options', *options])
+            run_step('train.py', [config, '--work-dir', export.parents[1], '--cfg-options', *options])
         singles[target] = export
 
     rows: List[Path] = []
-    _step('evaluation of the source-only model and the four single-target models')
+    step('evaluation of the source-only model and the four single-target models')
     for name, checkpoint in [('source-only (GTA)', pretrain),
                              *((f'single: {t}', c) for t, c in singles.items())]:
-        out = work_dir / 'eval' / _slug(name)
+        out = work_dir / 'eval' / slug(name)
         if not (out / 'results.json').exists():
-            _run('test.py', [first_config, checkpoint, '--work-dir', out, '--name', name])
+            run_step('test.py', [first_config, checkpoint, '--work-dir', out, '--name', name])
         rows.append(out / 'results.json')
 
-    _step(f'stage two: merging the {len(singles)} stage-one checkpoints without data')
+    step(f'stage two: merging the {len(singles)} stage-one checkpoints without data')
     for name, options in MERGES:
-        out = work_dir / 'merged' / _slug(name)
+        out = work_dir / 'merged' / slug(name)
         if not (out / 'results.json').exists():
-            _run('merge.py', [first_config, *singles.values(), '--out', out / 'merged.pth',
+            run_step('merge.py', [first_config, *singles.values(), '--out', out / 'merged.pth',
                               '--work-dir', out, '--name', name, *options])
         rows.append(out / 'results.json')
 
@@ -141,7 +149,11 @@ def run_main_job(experiment: Optional[Experiment] = None, *, work_dir='work_dirs
     paths = write_results(models, work_dir, title=f'{experiment.name}: per-domain mIoU (%)')
     plot_domain_bars(models, work_dir / 'results.png')
     minutes = (time.time() - start) / 60
-    (work_dir / 'timing.json').write_text(json.dumps(dict(minutes=round(minutes, 2))) + '\n')
+    timing = work_dir / 'timing.json'
+    if steps_run or not timing.exists():
+        # the job's total over its invocations: a resumed job adds to it, a finished one keeps it
+        total = minutes + (json.loads(timing.read_text())['minutes'] if timing.exists() else 0.0)
+        atomic_write_bytes(timing, (json.dumps(dict(minutes=round(total, 2))) + '\n').encode())
     print('\n' + paths['md'].read_text())
     print(f'main job finished in {minutes:.1f} min; table: {paths["md"]}, '
           f'figure: {work_dir / "results.png"}')

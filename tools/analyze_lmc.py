@@ -6,18 +6,17 @@
 Evaluates θ(λ) = (1−λ)θ_A + λθ_B for evenly spaced λ in [0, 1] on every target domain of CONFIG
 (one runner, weights reloaded per λ) and writes lmc.json, lmc.png and lmc.md into the work dir.
 """
-import argparse
 import logging
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mtda.cli import add_config_args, run_tool  # noqa: E402
+from mtda.cli import ArgumentParser, add_config_args, run_tool  # noqa: E402
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='experiment config: the model and the target domains')
     parser.add_argument('checkpoint_a', metavar='CKPT_A', help='the model at λ = 0')
     parser.add_argument('checkpoint_b', metavar='CKPT_B', help='the model at λ = 1')

@@ -6,17 +6,16 @@ Reads a training checkpoint weights-only (mtda's own are plain data; one written
 needs --trust-checkpoint) and writes ``{'state_dict', 'meta'}`` with primitive meta and the
 input's sha256, atomically.
 """
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mtda.cli import run_tool  # noqa: E402
+from mtda.cli import ArgumentParser, run_tool  # noqa: E402
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('checkpoint', help='an mmengine checkpoint (e.g. work_dirs/x/iter_4000.pth)')
     parser.add_argument('out', help='the weights-only file to write')
     parser.add_argument('--prefix', default='',

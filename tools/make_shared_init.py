@@ -6,17 +6,16 @@
 
 Prints the file's sha256; stage-one checkpoints record it and tools/merge.py checks it.
 """
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mtda.cli import run_tool  # noqa: E402
+from mtda.cli import ArgumentParser, run_tool  # noqa: E402
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='experiment config (its segmentor is built)')
     parser.add_argument('--out', required=True, help='init checkpoint to write')
     parser.add_argument('--backbone-weights', help='local pretrained backbone file')

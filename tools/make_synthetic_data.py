@@ -15,12 +15,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from mtda.cli import ArgumentParser, run_tool  # noqa: E402
 from mtda.datasets.synthetic import DATASETS, SIZES, make_synthetic_datasets  # noqa: E402
-from mtda.errors import MtdaError  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', default='data', help='data root; each dataset goes to OUT/NAME')
     parser.add_argument('--size', default='tiny', choices=sorted(SIZES),
                         help='tiny: 128 px wide, seconds on a CPU; full: real resolutions')
@@ -36,13 +36,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     start = time.perf_counter()
-    try:
-        summary = make_synthetic_datasets(args.out, size=args.size, seed=args.seed,
-                                          datasets=args.datasets, overwrite=args.overwrite,
-                                          progress=not args.no_progress)
-    except MtdaError as error:
-        print(f'error: {error}', file=sys.stderr)
-        return 2
+    summary = make_synthetic_datasets(args.out, size=args.size, seed=args.seed,
+                                      datasets=args.datasets, overwrite=args.overwrite,
+                                      progress=not args.no_progress)
     for name, row in summary.items():
         print(f'{name:12s} {row["status"]:8s} {row["frames"]:4d} frames {row["seconds"]:7.2f} s  '
               f'{row["path"]}')
@@ -51,4 +47,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_tool(main))

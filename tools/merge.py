@@ -10,18 +10,17 @@ as a mixture (``--buffers pool``), one checkpoint in memory at a time. The merge
 ``MergeHook`` added to CONFIG, so the merged model is evaluated by the config's own test loop;
 results.json/md/csv go to the work dir. ``--no-eval`` only merges and saves (no data needed).
 """
-import argparse
 import logging
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mtda.cli import add_config_args, run_tool  # noqa: E402
+from mtda.cli import ArgumentParser, add_config_args, run_tool  # noqa: E402
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='experiment config: the model and the target domains')
     parser.add_argument('checkpoints', nargs='+', metavar='CKPT',
                         help='two or more checkpoints fine-tuned from one init (weights-only '

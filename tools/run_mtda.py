@@ -4,20 +4,19 @@ stage one per target -> data-free merges -> one per-domain table with H-mean.
     python tools/run_mtda.py [--family daformer_mit-b0_tiny] [--work-dir work_dirs/mtda_tiny]
                              [--seed 0] [--data-seed 0] [--pretrain-iters N] [--uda-iters N]
 """
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mtda.cli import run_tool  # noqa: E402
+from mtda.cli import ArgumentParser, run_tool  # noqa: E402
 
 
 def main(argv=None):
-    from mtda.main_job import run_main_job, tiny_experiment
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from mtda.main_job import TINY_FAMILIES, run_main_job, tiny_experiment
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--family', default='daformer_mit-b0_tiny',
-                        choices=['daformer_mit-b0_tiny', 'daformer_r18_tiny', 'dlv2_r18_tiny'],
+                        choices=TINY_FAMILIES,
                         help='tiny model family (configs/daformer/gta2*_<family>.py)')
     parser.add_argument('--work-dir', default='work_dirs/mtda_tiny')
     parser.add_argument('--seed', type=int, default=0, help='training seed')

@@ -4,17 +4,16 @@
 
 Writes results.json, results.md and results.csv into the work dir and prints the table.
 """
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mtda.cli import add_config_args, run_tool  # noqa: E402
+from mtda.cli import ArgumentParser, add_config_args, run_tool  # noqa: E402
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='experiment config with the target domains')
     parser.add_argument('checkpoint', help='weights to evaluate (loaded weights-only)')
     add_config_args(parser)

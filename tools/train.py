@@ -5,17 +5,16 @@
 
 Multi-GPU: ``bash tools/dist_train.sh CONFIG GPUS`` (torchrun) or ``tools/slurm_train.sh``.
 """
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mtda.cli import add_config_args, run_tool  # noqa: E402
+from mtda.cli import ArgumentParser, add_config_args, run_tool  # noqa: E402
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='experiment config file')
     add_config_args(parser)
     parser.add_argument('--resume', action='store_true',

@@ -23,9 +23,11 @@ from typing import Any, Mapping, Optional, Sequence
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+from ..datasets.data_check import check_datasets
 from ..errors import MtdaError
 from ..evaluation.evaluate import load_weights_into, require_multi_domain_test_cfg
 from ..evaluation.results import model_results
+from ..evaluation.scores import harmonic_mean
 from ..io import load_checkpoint_file, sha256_file
 from ..io.atomic import atomic_output
 from ..io.segmentor_state import select_segmentor_state
@@ -49,13 +51,23 @@ def _finite_or_none(value):
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
-def hmean_barrier(points: Sequence[Mapping[str, Any]]) -> Optional[float]:
-    """max over λ of ((1−λ)·H(0) + λ·H(1) − H(λ)), in mIoU points (``None`` if one is missing)."""
-    values = [p['hmean'] for p in points]
+def hmean_barrier(points: Sequence[Mapping[str, Any]], domains: Optional[Sequence[str]] = None
+                  ) -> Optional[float]:
+    """max over λ of ((1−λ)·H(0) + λ·H(1) − H(λ)), in mIoU points (``None`` if one is missing).
+
+    Args:
+        points: the sweep's points (``lambda``, ``hmean``, ``mIoU`` per domain).
+        domains: take H over these domains' mIoU instead of the points' ``hmean`` (all domains).
+    """
+    if domains is None:
+        values = [p['hmean'] for p in points]
+    else:
+        values = [None if any(p['mIoU'][d] is None for d in domains)
+                  else harmonic_mean(p['mIoU'][d] for d in domains) for p in points]
     if any(v is None for v in values):
         return None
     start, end = values[0], values[-1]
-    return max((1 - p['lambda']) * start + p['lambda'] * end - p['hmean'] for p in points)
+    return max((1 - p['lambda']) * start + p['lambda'] * end - v for p, v in zip(points, values))
 
 
 def lmc_sweep(cfg, checkpoint_a, checkpoint_b, *, steps: int = 11, model: str = 'student'
@@ -87,6 +99,7 @@ def lmc_sweep(cfg, checkpoint_a, checkpoint_b, *, steps: int = 11, model: str = 
 
     cfg = copy.deepcopy(cfg)
     cfg.load_from, cfg.resume = None, False
+    check_datasets(cfg, parts=('test',))
     runner = Runner.from_cfg(cfg)
     segmentor, _ = segmentor_of(runner.model)
     kinds = classify_state_dict_entries(segmentor, batchnorm_types=batchnorm_types())

@@ -9,6 +9,7 @@ from mmengine.dist import is_main_process
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
+from ..datasets.data_check import check_datasets
 from ..errors import CheckpointError, MtdaError
 from ..io import load_state_dict_file
 from .results import model_results
@@ -65,6 +66,7 @@ def evaluate_checkpoint(cfg: Config, checkpoint, *, name: str = '', save_preds: 
     cfg.resume = False
     if save_preds:
         cfg.test_evaluator = dict(cfg.test_evaluator, output_dir=str(save_preds))
+    check_datasets(cfg, parts=('test',))
     runner = Runner.from_cfg(cfg)
     load_weights_into(runner.model, state_dict, str(checkpoint))
     runner.test()

@@ -48,6 +48,7 @@ from mmengine.runner import Runner
 from mmseg.registry import HOOKS, MODELS
 from tqdm import tqdm
 
+from mtda.datasets.data_check import check_datasets
 from mtda.errors import CheckpointError, MergeError
 from mtda.evaluation.evaluate import load_weights_into, require_multi_domain_test_cfg
 from mtda.evaluation.results import model_results
@@ -292,14 +293,18 @@ def save_merged(merged: MergedCheckpoints, out, *, meta: Mapping[str, Any],
         checkpoint['domain_heads'] = {d: dict(head) for d, head in domain_heads.items()}
     if not safetensors:
         return [atomic_save(checkpoint, out)]
+    from safetensors import SafetensorError
     from safetensors.torch import save_file
     tensors = dict(merged.result.state_dict)
     for domain, head in (domain_heads or {}).items():
         tensors.update({f'domain_heads.{domain}.{key}': value for key, value in head.items()})
     side = out.with_suffix('.safetensors')
     with atomic_output(side) as tmp:  # renamed into place only once the .pth is written too
-        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp),
-                  metadata={key: json.dumps(value) for key, value in meta.items()})
+        try:
+            save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp),
+                      metadata={key: json.dumps(value) for key, value in meta.items()})
+        except SafetensorError as exc:  # how safetensors reports a failed write (a full disk)
+            raise OSError(str(exc)) from None
         atomic_save(checkpoint, out)
     return [out, side]
 
@@ -444,6 +449,7 @@ def run_merge(cfg, *, evaluate: bool = True, name: str = '', **hook_args
     cfg = copy.deepcopy(cfg)
     cfg.load_from, cfg.resume = None, False
     cfg.custom_hooks = [*(cfg.get('custom_hooks') or []), dict(type='MergeHook', **hook_args)]
+    check_datasets(cfg, parts=('test',))
     runner = Runner.from_cfg(cfg)
     hook = next(h for h in runner.hooks if isinstance(h, MergeHook))
     runner.test()

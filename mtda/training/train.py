@@ -4,12 +4,15 @@ Resuming reads the run's own work-dir checkpoint with mmengine's plain ``torch.l
 under torch >= 2.6); that works because ``PlainCheckpointHook`` writes checkpoints as plain data.
 """
 import logging
+import os
 from typing import Mapping, Optional
 
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from ..config import load_config
+from ..config import check_target_domain, load_config
+from ..datasets.data_check import check_datasets
+from .atomic_checkpoints import repair_resume_state, use_atomic_checkpoints
 from .cpu_distributed import prepare_cpu_distributed
 from ..errors import MtdaError
 
@@ -47,6 +50,12 @@ def train_from_config(config: str, *, work_dir: Optional[str] = None,
     if amp:
         enable_amp(cfg, amp)
     cfg.resume = resume
+    use_atomic_checkpoints(cfg)
+    if resume and os.environ.get('RANK', '0') == '0':
+        for line in repair_resume_state(cfg.work_dir):
+            print_log(f'--resume: {line}', logger='current', level=logging.WARNING)
+    check_target_domain(cfg)
+    check_datasets(cfg, parts=('train', 'val'))
     prepare_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()

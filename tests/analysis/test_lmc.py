@@ -82,3 +82,12 @@ def test_lambda_grid_and_barrier():
     assert hmean_barrier(points) == pytest.approx(20.0)  # the line is at 30 when lambda = 0.5
     points[1]['hmean'] = None
     assert hmean_barrier(points) is None
+
+
+def test_barrier_over_a_subset_of_domains():
+    # H(C, I) at the three points: H(40, 40) = 40, H(10, 40) = 16, H(20, 20) = 20
+    points = [{'lambda': 0.0, 'hmean': 1.0, 'mIoU': dict(cityscapes=40.0, idd=40.0, acdc=1.0)},
+              {'lambda': 0.5, 'hmean': 1.0, 'mIoU': dict(cityscapes=10.0, idd=40.0, acdc=1.0)},
+              {'lambda': 1.0, 'hmean': 1.0, 'mIoU': dict(cityscapes=20.0, idd=20.0, acdc=1.0)}]
+    assert hmean_barrier(points, domains=['cityscapes', 'idd']) == pytest.approx(30.0 - 16.0)
+    assert hmean_barrier(points) == pytest.approx(0.0)

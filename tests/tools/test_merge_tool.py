@@ -204,20 +204,56 @@ BAD = {
     'output is an input': (['{idd}', '--out', '{idd}'], '--out {idd}'),
     'other architecture': (['{bad}/resnet18.pth'], 'resnet18.pth'),
     'weights count': (['{idd}', '--weights', '1'], '--weights'),
-    'negative weight': (['{idd}', '--weights', '1', '-1'], '--weights'),
+    'negative weight': (['{idd}', '--weights', '1', '-1'], '--weights value -1.0'),
+    'zero weight': (['{idd}', '--weights', '0', '1'], '--weights value 0.0'),
     'different init': (['{bad}/other_init.pth'], '--allow-different-init'),
+    'missing key': (['{bad}/missing_key.pth'], 'missing_key.pth lacks 1 key(s)'),
+    'extra key': (['{bad}/extra_key.pth'], 'extra_key.pth has 1 key(s)'),
+    'shape mismatch': (['{bad}/shape.pth'], 'has shape (1, 2, 3) in'),
+    'dtype mismatch': (['{bad}/dtype.pth'], 'torch.float64 in'),
+    'NaN weights': (['{bad}/nan.pth'], 'nan.pth holds NaN'),
+    'Inf weights': (['{bad}/inf.pth'], 'inf.pth holds Inf'),
+    'zero BN counters': (['{bad}/zero_bn.pth'], 'zero_bn.pth: BatchNorm layer'),
     'truncated file': (['{bad}/truncated.pth'], 'truncated.pth'),
+    'empty file': (['{bad}/empty.pth'], 'empty.pth: empty file'),
+    'not a checkpoint': (['{bad}/notes.pth'], 'notes.pth: not a readable torch checkpoint'),
+    'no state dict': (['{bad}/no_state.pth'], 'no_state.pth: not a checkpoint'),
     'code in pickle': (['{bad}/hostile.pth'], 'hostile.pth'),
     'missing file': (['{bad}/nowhere.pth'], 'nowhere.pth'),
+    'unknown option value': (['{idd}', '--buffers', 'median'], "invalid choice: 'median'"),
 }
-# Through a real interpreter: the architecture mismatch is found by the hook inside the runner, during
-# evaluation; the others are refused on the way in. The rest run in this process (--no-eval).
-IN_SUBPROCESS = ('single input', 'other architecture', 'code in pickle')
+# The architecture mismatch is found by the hook inside the runner, during evaluation; every other
+# input is refused on the way in, so those run with --no-eval.
+EVALUATED = ('other architecture',)
+
+
+def _edited(path, edit):
+    """The checkpoint at ``path`` with ``edit(state_dict)`` applied."""
+    checkpoint = torch.load(path, weights_only=True)
+    edit(checkpoint['state_dict'])
+    return checkpoint
+
+
+def _first_float(state):
+    return next(k for k, v in state.items() if v.is_floating_point() and v.ndim > 1)
+
+
+def _poison(value):
+    def edit(state):
+        state[_first_float(state)].view(-1)[0] = value
+    return edit
+
+
+def _zero_counters(state):
+    for key in state:
+        if key.endswith('num_batches_tracked'):
+            state[key].zero_()
 
 
 @pytest.fixture(scope='module')
 def bad_inputs(setup):
-    """Every bad input of the table, run once; returns the folder and ``{name: (status, out, err)}``."""
+    """Every bad input of the table through tools/merge.py in its own interpreter; returns the
+    folder and ``{name: CompletedProcess}``."""
     from mmseg.apis import init_model
     s, folder = setup, setup['folder'] / 'bad'
     folder.mkdir()
@@ -226,42 +262,60 @@ def bad_inputs(setup):
     other = torch.load(s['idd'], weights_only=True)
     other['meta']['init_sha256'] = 'f' * 64
     atomic_save(other, folder / 'other_init.pth')
+    edits = {
+        'missing_key': lambda state: state.pop(_first_float(state)),
+        'extra_key': lambda state: state.__setitem__('backbone.extra.weight', torch.zeros(3)),
+        'shape': lambda state: state.__setitem__(_first_float(state), torch.zeros(1, 2, 3)),
+        'dtype': lambda state: state.__setitem__(_first_float(state),
+                                                 state[_first_float(state)].double()),
+        'nan': _poison(float('nan')), 'inf': _poison(float('inf')), 'zero_bn': _zero_counters,
+    }
+    for name, edit in edits.items():
+        atomic_save(_edited(s['idd'], edit), folder / f'{name}.pth')
     (folder / 'truncated.pth').write_bytes(s['idd'].read_bytes()[:4096])
+    (folder / 'empty.pth').write_bytes(b'')
+    (folder / 'notes.pth').write_text('these are my notes, not a checkpoint\n')
+    torch.save({'epoch': 3}, folder / 'no_state.pth')
     torch.save(dict(state_dict=_state(s['idd']), meta=_Payload(str(folder / 'code-ran'))),
                folder / 'hostile.pth')
+    inputs = {p.name for p in folder.iterdir()}
 
     def argv(name):
-        extra = [a.format(idd=s['idd'], bad=folder) for a in BAD[name][0]]
-        out = [] if '--out' in extra else ['--out', folder / f'{name.replace(" ", "_")}.pth']
-        evaluate = [] if name == 'other architecture' else ['--no-eval']
+        extra = [a.format(idd=s['idd'], cityscapes=s['cityscapes'], bad=folder)
+                 for a in BAD[name][0]]
+        out = [] if '--out' in extra else ['--out', folder / f'out_{name.replace(" ", "_")}.pth']
+        evaluate = [] if name in EVALUATED else ['--no-eval']
         return [s['config'], s['cityscapes'], *extra, *out, *evaluate, '--work-dir', folder / 'work']
 
-    runs = {name: (p.returncode, p.stdout, p.stderr) for name, p in
-            _run_all({name: argv(name) for name in IN_SUBPROCESS}, cwd=s['root']).items()}
-    runs.update({name: _cli(*argv(name)) for name in BAD if name not in IN_SUBPROCESS})
-    runs['different init, allowed'] = _cli(s['config'], s['cityscapes'], folder / 'other_init.pth',
-                                           '--out', folder / 'allowed.pth', '--no-eval',
-                                           '--allow-different-init')
-    return folder, runs
+    cases = {name: argv(name) for name in BAD}
+    cases['different init, allowed'] = [s['config'], s['cityscapes'], folder / 'other_init.pth',
+                                        '--out', folder / 'allowed.pth', '--no-eval',
+                                        '--allow-different-init']
+    return folder, inputs, _run_all(cases, cwd=s['root'])
+
+
+def test_the_bad_input_table_covers_twenty_distinct_cases():
+    assert len(BAD) >= 20 and len({named for _, named in BAD.values()}) == len(BAD)
 
 
 @pytest.mark.parametrize('case', list(BAD))
 def test_bad_input_is_one_line_exit_2_and_no_output(setup, bad_inputs, case):
-    folder, runs = bad_inputs
-    status, out, err = runs[case]
-    named = BAD[case][1].format(idd=setup['idd'])
-    assert status == 2, out[-2000:] + err[-2000:]
-    lines = err.strip().splitlines()
+    folder, inputs, runs = bad_inputs
+    run = runs[case]
+    named = BAD[case][1].format(idd=setup['idd'], cityscapes=setup['cityscapes'])
+    assert run.returncode == 2, run.stdout[-2000:] + run.stderr[-2000:]
+    lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith('error: ') and named in lines[0], lines
-    outputs = {p.name for p in folder.iterdir() if p.suffix in ('.pth', '.safetensors', '.tmp')}
-    assert outputs == {'resnet18.pth', 'other_init.pth', 'truncated.pth', 'hostile.pth', 'allowed.pth'}
+    written = {p.name for p in folder.iterdir()} - inputs - {'allowed.pth', 'work'}
+    assert not written, written  # no output, no temporary file
     assert not (folder / 'work' / 'results.json').exists()
     assert not (folder / 'code-ran').exists()
+    assert setup['idd'].stat().st_size > 0 and setup['cityscapes'].stat().st_size > 0
 
 
 def test_different_inits_merge_when_allowed(bad_inputs):
-    folder, runs = bad_inputs
-    assert runs['different init, allowed'][0] == 0
+    folder, _, runs = bad_inputs
+    assert runs['different init, allowed'].returncode == 0
     assert (folder / 'allowed.pth').is_file()
 
 

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Optional
 
+from mtda.cli import ArgumentParser
 from mtda.errors import MtdaError
 
 from .summary import ConversionSummary
@@ -32,7 +33,7 @@ def run_converter(convert: Callable[..., ConversionSummary], *, description: str
             then do not offer the option.
         argv: arguments without the program name (default: ``sys.argv[1:]``).
     """
-    parser = argparse.ArgumentParser(description=description,
+    parser = ArgumentParser(description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     dataset = convert.__module__.rsplit('.', 1)[-1]
     parser.add_argument('data_root', metavar='DATA_ROOT', help=f'the dataset folder, e.g. data/{dataset}')

@@ -1,0 +1,118 @@
+"""Bad data and bad configs through the real command line: one ``error:`` line naming the file or
+option and the fix, exit status 2, nothing written.
+
+(Bad checkpoints for merging are in test_merge_tool.py, bad label values in
+tests/datasets/test_converters.py.) Every case runs in its own interpreter, three at a time.
+"""
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import torch
+
+from mtda.io import atomic_save
+from support import CONFIGS, TINY_CONFIG, TWO_DOMAINS, run_tool
+
+UDA_CONFIG = CONFIGS / 'daformer' / 'gta2cityscapes_daformer_mit-b0_tiny.py'
+
+
+def _copy_data(source, root, *names, converted=True):
+    for name in names:
+        shutil.copytree(source / 'data' / name, root / 'data' / name)
+        if not converted:  # the raw download, before tools/convert_datasets/<name>.py
+            for label in (root / 'data' / name).rglob('*_labelTrainIds.png'):
+                label.unlink()
+    return root
+
+
+@pytest.fixture(scope='module')
+def cases(tiny_data_root, tmp_path_factory):
+    """``{name: (CompletedProcess, folder that must stay free of outputs, fragments)}``."""
+    from mmseg.apis import init_model
+    base = tmp_path_factory.mktemp('bad_inputs')
+    (base / 'two_domains.py').write_text(TWO_DOMAINS)
+    (base / 'broken.py').write_text("_base_ = ['../nowhere/base.py']\nmodel = dict(\n")
+    torch.manual_seed(0)
+    checkpoint = atomic_save(dict(state_dict=init_model(str(TINY_CONFIG), device='cpu').state_dict()),
+                             base / 'model.pth')
+    two = ['cityscapes', 'dark_zurich']
+
+    missing_label = _copy_data(tiny_data_root, base / 'missing_label', *two)
+    label = sorted((missing_label / 'data/cityscapes/gtFine/val').rglob('*_labelTrainIds.png'))[0]
+    label.unlink()
+    empty_split = _copy_data(tiny_data_root, base / 'empty_split', *two)
+    for image in (empty_split / 'data/dark_zurich/rgb_anon/val').rglob('*.png'):
+        image.unlink()
+    corrupt = _copy_data(tiny_data_root, base / 'corrupt_png', 'gta', converted=False)
+    raw = sorted((corrupt / 'data/gta/labels').glob('[0-9][0-9][0-9][0-9][0-9].png'))[0]
+    raw.write_bytes(raw.read_bytes()[:60])  # a PNG cut off in its first chunk
+    resized = _copy_data(tiny_data_root, base / 'size_mismatch', 'gta', converted=False)
+    image = sorted((resized / 'data/gta/images').glob('*.png'))[0]
+    from PIL import Image
+    Image.open(image).resize((40, 30)).save(image)
+    nothing = base / 'no_data'
+    nothing.mkdir()
+
+    table = {  # name: (cwd, tool and arguments, fragments the error line must hold)
+        'missing label file': (missing_label, ['test.py', base / 'two_domains.py', checkpoint],
+                               [label.name, 'label file missing', 'convert_datasets/cityscapes.py']),
+        'empty split folder': (empty_split, ['test.py', base / 'two_domains.py', checkpoint],
+                               ['data/dark_zurich/rgb_anon/val: no images', 'empty split']),
+        'missing dataset root (test)': (nothing, ['test.py', base / 'two_domains.py', checkpoint],
+                                        ['data/cityscapes: no such dataset folder',
+                                         'make_synthetic_data.py']),
+        'missing dataset root (train)': (nothing, ['train.py', TINY_CONFIG],
+                                         ['data/gta: no such dataset folder',
+                                          'tools/convert_datasets/gta.py data/gta']),
+        'unknown target': (tiny_data_root, ['train.py', UDA_CONFIG, '--cfg-options',
+                                            'target_domain=mars'],
+                           ["target_domain 'mars'", 'cityscapes, idd, acdc, dark_zurich']),
+        'corrupt PNG': (corrupt, ['convert_datasets/gta.py', 'data/gta'], [raw.name]),
+        'image and label sizes differ': (resized, ['convert_datasets/gta.py', 'data/gta'],
+                                         [image.name]),
+        'unknown dataset name': (nothing, ['make_synthetic_data.py', '--datasets', 'mars'],
+                                 ["invalid choice: 'mars'", '--help']),
+        'missing config': (nothing, ['test.py', base / 'nowhere.py', checkpoint],
+                           ['nowhere.py: no such config file']),
+        'broken config': (nothing, ['test.py', base / 'broken.py', checkpoint],
+                          ['broken.py: the config does not load']),
+    }
+
+    def run(name):
+        cwd, (tool, *args), _ = table[name]
+        work = base / 'work' / name.replace(' ', '_')
+        extra = ['--work-dir', work] if tool in ('test.py', 'train.py') else []
+        return run_tool(tool, *args, *extra, cwd=cwd, check=False, env={'OMP_NUM_THREADS': '1'})
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        runs = dict(zip(table, pool.map(run, table)))
+    return {name: (runs[name], table[name][0], table[name][2]) for name in table}, base
+
+
+NAMES = ['missing label file', 'empty split folder', 'missing dataset root (test)',
+         'missing dataset root (train)', 'unknown target', 'corrupt PNG',
+         'image and label sizes differ', 'unknown dataset name', 'missing config', 'broken config']
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_bad_input_is_one_error_line_and_exit_2(cases, name):
+    runs, _ = cases
+    proc, _, fragments = runs[name]
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith('error: ')]
+    assert len(errors) == 1 and 'Traceback' not in proc.stderr, proc.stderr[-3000:]
+    assert all(fragment in errors[0] for fragment in fragments), errors[0]
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_bad_input_writes_nothing(cases, name):
+    runs, base = cases
+    _, cwd, _ = runs[name]
+    work = base / 'work' / name.replace(' ', '_')
+    written = [p for p in work.rglob('*') if p.suffix in ('.pth', '.json', '.md', '.csv')] \
+        if work.exists() else []
+    assert not written, written
+    assert not list(cwd.rglob('*.tmp'))
+    if name in ('corrupt PNG', 'image and label sizes differ'):
+        labels = cwd / 'data/gta/labels'
+        assert not list(labels.glob('*_labelTrainIds.png'))  # validated before anything is written
