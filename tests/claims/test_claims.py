@@ -1,0 +1,122 @@
+"""The claims study: paired statistics and verdicts (by hand-computed numbers), the steps it asks
+the tools for, and claims.md."""
+import math
+
+import pytest
+
+from mtda.claims import paper_numbers as paper
+from mtda.claims import study
+from mtda.claims.summary import (TARGETS, claim_buffers, claim_lmc, claim_merge_beats_best_single,
+                                 hmean_over, mean_std, render_claims_markdown, subset_name,
+                                 subsets, summarize, verdict)
+from mtda.errors import MtdaError
+
+
+def record(c, i, a, d):
+    return {'domains': {t: {'mIoU': v} for t, v in zip(TARGETS, (c, i, a, d))}}
+
+
+def lmc(curve_ci):
+    """Sweep points whose H(C, I) is ``curve_ci`` (C = I = the value, so H = the value)."""
+    n = len(curve_ci)
+    return {'points': [{'lambda': k / (n - 1), 'mIoU': dict(cityscapes=v, idd=v, acdc=1.0,
+                                                               dark_zurich=1.0)}
+                       for k, v in enumerate(curve_ci)]}
+
+
+def run(shift=0.0):
+    """One seed: D is the best single; merges add ``shift`` to every domain of a fixed record."""
+    models = {'single: cityscapes': record(40, 20, 20, 10), 'single: idd': record(20, 40, 20, 10),
+              'single: acdc': record(20, 20, 40, 10), 'single: dark_zurich': record(20, 20, 20, 20),
+              'merged (pool BN)': record(30 + shift, 30, 30, 20),
+              'merged (mean BN)': record(30, 30, 30, 18), 'merged (first BN)': record(30, 30, 30, 15),
+              'merged encoder, own heads': record(30, 30, 30, 22)}
+    found = {subset_name(s): record(30 + shift, 30, 30, 15) for s in subsets() if len(s) > 1}
+    found['C+I+A+D'] = models['merged (pool BN)']
+    return dict(models=models, subsets=found, cs_idd_own_heads=record(32, 32, 0, 0),
+                lmc={'shared init': lmc([30, 32, 31]), 'different init': lmc([30, 5, 31])})
+
+
+def test_subsets_follow_the_papers_row_order():
+    names = [subset_name(s) for s in subsets()]
+    assert names == list(paper.FOUR_DOMAIN_TABLE) and len(names) == 15
+
+
+def test_mean_std_and_verdicts():
+    assert mean_std([1.0, 3.0]) == (2.0, pytest.approx(math.sqrt(2)))
+    assert verdict([1.0, 3.0]) == 'holds'  # mean 2 > std 1.41
+    assert verdict([-1.0, -3.0]) == 'does not hold'
+    assert verdict([-1.0, 3.0]) == 'inconclusive'  # mean 1 < std 2.83
+    assert verdict([2.0]) == 'inconclusive (one seed)'
+
+
+def test_merge_against_best_single_is_paired_within_each_seed():
+    runs = {0: run(0.0), 1: run(10.0)}
+    c3 = claim_merge_beats_best_single(runs)
+    # best single over four: D, H(20, 20, 20, 20) = 20; merged: H(30, 30, 30, 20) = 4 / (3/30 + 1/20)
+    merged0 = 4 / (3 / 30 + 1 / 20)
+    merged1 = 4 / (1 / 40 + 2 / 30 + 1 / 20)
+    assert c3['values']['all: best single'] == [pytest.approx(20.0)] * 2
+    assert c3['values']['all: difference'] == [pytest.approx(merged0 - 20), pytest.approx(merged1 - 20)]
+    # C+I over (C, I): singles H(40, 20) = 26.67 each; the C+I merge H(30, 30) = 30 / H(40, 30)
+    assert c3['values']['C+I: best single'][0] == pytest.approx(2 / (1 / 40 + 1 / 20))
+    assert c3['values']['C+I: merged'] == [pytest.approx(30.0), pytest.approx(2 / (1 / 40 + 1 / 30))]
+    assert c3['verdict']['all'] == 'holds'
+
+
+def test_buffer_policies_and_lmc_barrier():
+    runs = {0: run(), 1: run()}
+    c4 = claim_buffers(runs)
+    assert c4['values']['pool - first'][0] == pytest.approx(hmean_over(record(30, 30, 30, 20))
+                                                            - hmean_over(record(30, 30, 30, 15)))
+    c1 = claim_lmc(runs)
+    # the line from 30 to 31 is at 30.5 when λ = 0.5: barriers 30.5 - 32 < 0 -> 0 (ends), 30.5 - 5
+    assert c1['values']['shared init: barrier'] == [pytest.approx(0.0)] * 2
+    assert c1['values']['different init: barrier'] == [pytest.approx(25.5)] * 2
+    assert c1['curves']['different init'] == [pytest.approx(v) for v in (30, 5, 31)]
+    assert c1['verdict'] == 'holds'  # identical seeds: std 0 < mean 25.5
+
+
+def test_lmc_verdict_with_spread():
+    a, b = run(), run()
+    b['lmc']['different init'] = lmc([30, 10, 31])
+    c1 = claim_lmc({0: a, 1: b})
+    assert c1['values']['difference'] == [pytest.approx(25.5), pytest.approx(20.5)]
+    assert c1['verdict'] == 'holds'
+
+
+def test_claims_markdown_has_every_claim_and_fifteen_subset_rows():
+    claims = summarize({'fam': {0: run(0.0), 1: run(10.0)}}, main_family='fam')
+    text = render_claims_markdown(claims, preamble='Produced by a test.')
+    for claim in ('C1 LMC', 'C3 merge', 'C4 buffers', 'C5 encoder-only', 'C6 merges beating'):
+        assert claim in text
+    rows = [line for line in text.splitlines() if line.startswith('| ') and '**' in line
+            and line.split(' | ')[1] in paper.FOUR_DOMAIN_TABLE]
+    assert len(rows) == 15 and rows[-1].split(' | ')[-2] == '36.4'
+    assert 'Produced by a test.' in text
+
+
+def test_study_asks_for_every_subset_merge_and_both_sweeps_once(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(study, 'run_tool_step', lambda tool, args: calls.append((tool, args)))
+    experiment = study.tiny_experiment()
+    seed0, seed1 = tmp_path / 'seed0', tmp_path / 'seed1'
+    done = seed0 / 'subsets' / 'C+A'
+    done.mkdir(parents=True)
+    (done / 'results.json').write_text('{}')
+    study.run_subset_merges(experiment, seed0)
+    merged = {args[args.index('--name') + 1]: args for tool, args in calls if tool == 'merge.py'}
+    # 6 pairs + 4 triples - the one already done + the encoder-only C+I merge
+    assert len(merged) == 10 and 'merged C+A' not in merged
+    inputs = [a for a in merged['merged I+A+D'] if str(a).endswith('final.pth')]
+    assert [p.parts[-3] for p in inputs] == ['idd', 'acdc', 'dark_zurich']
+    assert merged['merged C+I_own_heads'][-2:] == ['--heads', 'separate']
+    calls.clear()
+    study.run_lmc_sweeps(experiment, seed0, seed1)
+    ends = [(args[1].parts[-5], args[2].parts[-5], args[2].parts[-3]) for _, args in calls]
+    assert ends == [('seed0', 'seed0', 'idd'), ('seed0', 'seed1', 'idd')]
+
+
+def test_study_needs_two_different_seeds(tmp_path):
+    with pytest.raises(MtdaError, match='--seeds 0: the study needs at least two'):
+        study.run_claims_study(tmp_path, seeds=[0])
