@@ -1,7 +1,9 @@
-"""The main job end to end on the miniature synthetic data (what ``tools/run_mtda.py`` runs).
+"""The main job end to end (what ``tools/run_mtda.py`` runs), described by an experiment config
+(``configs/mtda/*.py``); the default is the miniature synthetic one.
 
-    data (synthetic, raw layouts) -> label conversion
-    -> shared init: a short source-only pretraining on GTA (no ImageNet weights here)
+    data (synthetic, raw layouts) -> label conversion       [synthetic_data experiments only]
+    -> shared init: a short source-only pretraining on GTA (the miniature setup has no ImageNet
+       weights), or a pretrained backbone file (the real setup: mit_b5.pth, resnet101_v1c)
     -> stage one: one DAFormer run per target domain, each from the shared init
     -> stage two: merges of the four runs (buffers pool / mean / first, separate heads)
     -> every model evaluated on every target -> results.{json,md,csv} + results.png
@@ -29,18 +31,58 @@ TINY_FAMILIES = ('daformer_mit-b0_tiny', 'daformer_r18_tiny', 'dlv2_r18_tiny')
 
 @dataclass(frozen=True)
 class Experiment:
-    """The configs of one stage-one/stage-two experiment."""
+    """The configs of one stage-one/stage-two experiment.
+
+    The shared init comes either from a source-only pretraining (``pretrain_config``: the
+    miniature setup, which has no ImageNet weights) or from a pretrained backbone file
+    (``backbone_weights``: the real setup, e.g. SegFormer's ``mit_b5.pth``).
+    """
     name: str
-    pretrain_config: Path
     uda_configs: Dict[str, Path] = field(default_factory=dict)
+    pretrain_config: Optional[Path] = None
+    backbone_weights: Optional[Path] = None
+    synthetic_data: bool = False  # make the miniature datasets under data/ if missing
+    work_dir: Optional[Path] = None
 
 
 def tiny_experiment(family: str = 'daformer_mit-b0_tiny') -> Experiment:
     """GTA -> {Cityscapes, IDD, ACDC, Dark Zurich} with one tiny model family."""
-    return Experiment(
-        name=f'gta2all_{family}',
-        pretrain_config=REPO / 'configs' / 'source_only' / f'gta_{family}.py',
-        uda_configs={t: REPO / 'configs' / 'daformer' / f'gta2{t}_{family}.py' for t in TARGETS})
+    return load_experiment(REPO / 'configs' / 'mtda' / f'gta2all_{family}.py')
+
+
+def load_experiment(path) -> Experiment:
+    """Read an experiment config (``configs/mtda/*.py``: one ``experiment = dict(...)``).
+
+    Paths in it are relative to the config file's folder, as in ``_base_``.
+
+    Raises:
+        MtdaError: a missing file or entry, or both or neither of ``pretrain_config`` and
+            ``backbone_weights``.
+    """
+    from .config import load_config
+    path = Path(path)
+    spec = dict(load_config(str(path)).get('experiment') or {})
+    if not spec.get('stage_one'):
+        raise MtdaError(f'{path}: no experiment.stage_one (target domain -> stage-one config); '
+                        'see configs/mtda/ for examples')
+    init = dict(spec.get('shared_init') or {})
+    if ('pretrain_config' in init) == ('backbone_weights' in init):
+        raise MtdaError(f'{path}: experiment.shared_init needs exactly one of pretrain_config '
+                        '(source-only pretraining) and backbone_weights (a pretrained backbone)')
+
+    def resolve(value):
+        return (path.parent / value).resolve() if value is not None else None
+
+    uda_configs = {target: resolve(config) for target, config in spec['stage_one'].items()}
+    for config in [*uda_configs.values(), resolve(init.get('pretrain_config'))]:
+        if config is not None and not config.is_file():
+            raise MtdaError(f'{path}: names {config}, which does not exist; fix the path')
+    weights = init.get('backbone_weights')
+    return Experiment(name=spec.get('name') or path.stem, uda_configs=uda_configs,
+                      pretrain_config=resolve(init.get('pretrain_config')),
+                      backbone_weights=Path(weights) if weights else None,
+                      synthetic_data=bool(spec.get('synthetic_data')),
+                      work_dir=Path(spec['work_dir']) if spec.get('work_dir') else None)
 
 
 #: the merges of the table: (row name, tools/merge.py options)
@@ -67,7 +109,7 @@ def slug(name: str) -> str:
     return ''.join(c if c.isalnum() else '_' for c in name).strip('_')
 
 
-def run_main_job(experiment: Optional[Experiment] = None, *, work_dir='work_dirs/mtda_tiny',
+def run_main_job(experiment: Optional[Experiment] = None, *, work_dir=None,
                  data_root='data', seed: int = 0, data_seed: int = 0,
                  pretrain_iters: Optional[int] = None,
                  uda_iters: Optional[int] = None) -> Path:
@@ -75,7 +117,8 @@ def run_main_job(experiment: Optional[Experiment] = None, *, work_dir='work_dirs
 
     Args:
         experiment: configs to use (default: :func:`tiny_experiment`).
-        work_dir: where checkpoints, logs and results go.
+        work_dir: where checkpoints, logs and results go (default: the experiment's, else
+            ``work_dirs/<name>``).
         data_root: where the synthetic datasets are written if missing (the configs read
             ``data/`` relative to the working directory; change both together).
         seed: training seed (shared init, stage one).
@@ -94,44 +137,50 @@ def run_main_job(experiment: Optional[Experiment] = None, *, work_dir='work_dirs
         steps_run.append(tool)
         run_tool_step(tool, args)
 
-    work_dir = Path(work_dir)
-    step(f'data: miniature synthetic datasets in {data_root}/ (existing ones are kept)')
-    make_synthetic_datasets(data_root, size='tiny', seed=data_seed)
-    step('labels: tools/convert_datasets/* on the raw files')
-    convert_all(data_root)
+    work_dir = Path(work_dir or experiment.work_dir or Path('work_dirs') / experiment.name)
+    if experiment.synthetic_data:
+        step(f'data: miniature synthetic datasets in {data_root}/ (existing ones are kept)')
+        make_synthetic_datasets(data_root, size='tiny', seed=data_seed)
+        step('labels: tools/convert_datasets/* on the raw files')
+        convert_all(data_root)
+    # (real datasets: every training and test run checks its folders first and names the
+    # converter to run when something is missing)
 
     pretrain = work_dir / 'source_only' / 'weights' / 'final.pth'
-    if not pretrain.exists():
+    if experiment.pretrain_config is not None and not pretrain.exists():
         step(f'shared init, part 1: source-only pretraining ({experiment.pretrain_config.name})')
         options = [f'randomness.seed={seed}']
         if pretrain_iters:
             options += [f'train_cfg.max_iters={pretrain_iters}',
                         f'train_cfg.val_interval={pretrain_iters}']
         run_step('train.py', [experiment.pretrain_config, '--work-dir', pretrain.parents[1],
-                          '--cfg-options', *options])
+                              '--cfg-options', *options])
     shared_init = work_dir / 'shared_init.pth'
     first_config = next(iter(experiment.uda_configs.values()))
     if not shared_init.exists():
-        step('shared init, part 2: tools/make_shared_init.py')
-        run_step('make_shared_init.py', [first_config, '--out', shared_init, '--from-checkpoint',
-                                     pretrain, '--seed', seed])
+        step('shared init: tools/make_shared_init.py')
+        source = (['--from-checkpoint', pretrain] if experiment.pretrain_config is not None
+                  else ['--backbone-weights', experiment.backbone_weights])
+        run_step('make_shared_init.py', [first_config, '--out', shared_init, *source,
+                                         '--seed', seed])
 
     singles: Dict[str, Path] = {}
     for target, config in experiment.uda_configs.items():
         export = work_dir / 'stage_one' / target / 'weights' / 'final.pth'
         if not export.exists():
-            step(f'stage one: GTA -> {target} ({config.name})')
+            step(f'stage one: {target} ({config.name})')
             options = [f'model.init_checkpoint={shared_init}', f'randomness.seed={seed}']
             if uda_iters:
                 options += [f'train_cfg.max_iters={uda_iters}',
                             f'train_cfg.val_interval={uda_iters}']
-            run_step('train.py', [config, '--work-dir', export.parents[1], '--cfg-options', *options])
+            run_step('train.py', [config, '--work-dir', export.parents[1],
+                                  '--cfg-options', *options])
         singles[target] = export
 
     rows: List[Path] = []
-    step('evaluation of the source-only model and the four single-target models')
-    for name, checkpoint in [('source-only (GTA)', pretrain),
-                             *((f'single: {t}', c) for t, c in singles.items())]:
+    step('evaluation of the single-target models (and the source-only one)')
+    source_only = [('source-only (GTA)', pretrain)] if experiment.pretrain_config else []
+    for name, checkpoint in [*source_only, *((f'single: {t}', c) for t, c in singles.items())]:
         out = work_dir / 'eval' / slug(name)
         if not (out / 'results.json').exists():
             run_step('test.py', [first_config, checkpoint, '--work-dir', out, '--name', name])
@@ -142,7 +191,7 @@ def run_main_job(experiment: Optional[Experiment] = None, *, work_dir='work_dirs
         out = work_dir / 'merged' / slug(name)
         if not (out / 'results.json').exists():
             run_step('merge.py', [first_config, *singles.values(), '--out', out / 'merged.pth',
-                              '--work-dir', out, '--name', name, *options])
+                                  '--work-dir', out, '--name', name, *options])
         rows.append(out / 'results.json')
 
     models = [record for path in rows for record in read_results(path)]

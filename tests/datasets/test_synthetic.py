@@ -369,9 +369,10 @@ def test_cli_writes_and_reports_errors(tmp_path, capsys):
         'make_synthetic_data', Path(__file__).resolve().parents[2] / 'tools/make_synthetic_data.py')
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    assert tool.main(['--out', str(tmp_path), '--datasets', 'gta', '--no-progress']) == 0
+    from mtda.cli import run_tool
+    assert run_tool(tool.main, ['--out', str(tmp_path), '--datasets', 'gta', '--no-progress']) == 0
     assert 'gta' in capsys.readouterr().out
     (tmp_path / 'idd').mkdir()
-    assert tool.main(['--out', str(tmp_path), '--datasets', 'idd', '--overwrite',
-                      '--no-progress']) == 2
+    assert run_tool(tool.main, ['--out', str(tmp_path), '--datasets', 'idd', '--overwrite',
+                                '--no-progress']) == 2
     assert capsys.readouterr().err.startswith('error: ')

@@ -4,7 +4,7 @@ import json
 import torch
 
 from mtda.io import sha256_file
-from support import run_tool
+from support import CONFIGS, run_tool
 
 
 def test_main_job_from_an_empty_folder(tmp_path):
@@ -28,6 +28,10 @@ def test_main_job_from_an_empty_folder(tmp_path):
                           weights_only=True)['meta']
         assert meta['init_sha256'] == init and meta['target_domain'] == target
     assert 'main job finished in' in proc.stdout
-    # a second run continues from what exists: nothing is trained again
-    again = run_tool('run_mtda.py', '--work-dir', 'work_dirs/job', cwd=tmp_path)
+    timing = (job / 'timing.json').read_text()
+    # a second run, naming the default experiment config, continues from what exists: nothing is
+    # trained again and the job's recorded time stays
+    again = run_tool('run_mtda.py', CONFIGS / 'mtda' / 'gta2all_daformer_mit-b0_tiny.py',
+                     '--work-dir', 'work_dirs/job', cwd=tmp_path)
     assert 'stage one:' not in again.stdout and 'tools/train.py' not in again.stdout
+    assert (job / 'timing.json').read_text() == timing

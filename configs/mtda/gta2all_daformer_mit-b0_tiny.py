@@ -1,0 +1,14 @@
+# The main job on the miniature synthetic data: GTA -> Cityscapes, IDD, ACDC, Dark Zurich with
+# a MiT-B0-sized DAFormer model (LayerNorm backbone; BN only in the head).
+#   python tools/run_mtda.py configs/mtda/gta2all_daformer_mit-b0_tiny.py
+experiment = dict(
+    name='gta2all_daformer_mit-b0_tiny',
+    work_dir='work_dirs/mtda_tiny',
+    synthetic_data=True,  # tools/make_synthetic_data.py + converters, if data/ lacks them
+    # no ImageNet weights offline: a source-only pretraining on GTA is the shared init
+    shared_init=dict(pretrain_config='../source_only/gta_daformer_mit-b0_tiny.py'),
+    stage_one=dict(  # one independent tools/train.py run per target, all from the shared init
+        cityscapes='../daformer/gta2cityscapes_daformer_mit-b0_tiny.py',
+        idd='../daformer/gta2idd_daformer_mit-b0_tiny.py',
+        acdc='../daformer/gta2acdc_daformer_mit-b0_tiny.py',
+        dark_zurich='../daformer/gta2dark_zurich_daformer_mit-b0_tiny.py'))

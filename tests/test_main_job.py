@@ -1,0 +1,40 @@
+"""Experiment configs (configs/mtda/*.py) as the main job reads them."""
+import pytest
+
+from mtda.errors import MtdaError
+from mtda.main_job import TARGETS, TINY_FAMILIES, load_experiment, tiny_experiment
+from support import CONFIGS
+
+EXPERIMENTS = sorted((CONFIGS / 'mtda').glob('*.py'))
+
+
+@pytest.mark.parametrize('path', EXPERIMENTS, ids=lambda p: p.stem)
+def test_every_experiment_config_names_existing_configs_for_the_four_targets(path):
+    experiment = load_experiment(path)
+    assert experiment.name == path.stem and list(experiment.uda_configs) == list(TARGETS)
+    for target, config in experiment.uda_configs.items():
+        assert config.is_file() and f'2{target}_' in config.name
+    tiny = path.stem.endswith('_tiny')
+    assert experiment.synthetic_data == tiny
+    # the miniature setup pretrains its init; the real one starts from ImageNet backbone weights
+    assert (experiment.pretrain_config is not None) == tiny
+    assert (experiment.backbone_weights is not None) == (not tiny)
+
+
+def test_tiny_families_have_experiment_configs():
+    assert tiny_experiment().work_dir.as_posix() == 'work_dirs/mtda_tiny'
+    assert {tiny_experiment(f).name for f in TINY_FAMILIES} == {f'gta2all_{f}' for f in TINY_FAMILIES}
+
+
+@pytest.mark.parametrize('body, message', [
+    ("experiment = dict(shared_init=dict(backbone_weights='w.pth'))", 'no experiment.stage_one'),
+    ("experiment = dict(stage_one=dict(cityscapes='a.py'), shared_init=dict())",
+     'exactly one of pretrain_config'),
+    ("experiment = dict(stage_one=dict(cityscapes='nowhere.py'), "
+     "shared_init=dict(backbone_weights='w.pth'))", 'nowhere.py, which does not exist'),
+])
+def test_bad_experiment_configs_are_one_line_errors(tmp_path, body, message):
+    path = tmp_path / 'experiment.py'
+    path.write_text(body + '\n')
+    with pytest.raises(MtdaError, match=message):
+        load_experiment(path)
