@@ -26,3 +26,33 @@ TWO_DOMAINS = f"""_base_ = [{str(TINY_CONFIG)!r}]
 test_cfg = dict(domains=dict(_delete_=True, cityscapes={{{{_base_.cityscapes_val}}}},
                              dark_zurich={{{{_base_.dark_zurich_val}}}}))
 """
+
+
+def finetune_two_from_one_init(data_root, folder, seeds=(2, 3)):
+    """A config with two target domains (cityscapes, dark_zurich), an init of the tiny model, and
+    the tiny model fine-tuned from it for 2 iterations once per seed.
+
+    Returns:
+        ``(config, init, [weights/final.pth of each seed])``.
+    """
+    import contextlib
+
+    import torch
+    from mmseg.apis import init_model
+
+    from mtda.io import atomic_save
+    from mtda.training import train_from_config
+    config = folder / 'two_domains.py'
+    config.write_text(TWO_DOMAINS)
+    torch.manual_seed(0)
+    init = atomic_save(dict(state_dict=init_model(str(TINY_CONFIG), device='cpu').state_dict()),
+                       folder / 'init.pth')
+    finals = []
+    for seed in seeds:
+        work_dir = folder / f'finetune_{seed}'
+        with contextlib.chdir(data_root):  # the config reads data/ relative to the cwd
+            train_from_config(str(TINY_CONFIG), work_dir=str(work_dir),
+                              cfg_options={'train_cfg.max_iters': 2, 'train_cfg.val_begin': 1000,
+                                           'randomness.seed': seed, 'load_from': str(init)})
+        finals.append(work_dir / 'weights' / 'final.pth')
+    return config, init, finals

@@ -1,5 +1,4 @@
 import os
-import pickle
 from collections import OrderedDict
 
 import pytest

@@ -37,8 +37,7 @@ from typing import Optional
 import pytest
 import torch
 
-from mtda.io import atomic_save
-from support import REPO, TINY_CONFIG, TWO_DOMAINS
+from support import REPO, TINY_CONFIG, finetune_two_from_one_init
 
 pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
@@ -255,22 +254,8 @@ def test_a_full_disk_while_training_saves_a_checkpoint_is_a_one_line_error(
 @pytest.fixture(scope='module')
 def merge_inputs(tiny_data_root, tmp_path_factory) -> SimpleNamespace:
     """A config, and two tiny checkpoints fine-tuned for 2 iterations from one init."""
-    from mmseg.apis import init_model
-    from mtda.training import train_from_config
     folder = tmp_path_factory.mktemp('faults_merge')
-    config = folder / 'two_domains.py'
-    config.write_text(TWO_DOMAINS)
-    torch.manual_seed(0)
-    init = atomic_save(dict(state_dict=init_model(str(TINY_CONFIG), device='cpu').state_dict()),
-                       folder / 'init.pth')
-    checkpoints = []
-    for seed in (2, 3):
-        work_dir = folder / f'finetune_{seed}'
-        with contextlib.chdir(tiny_data_root):  # the config reads data/ relative to the cwd
-            train_from_config(str(TINY_CONFIG), work_dir=str(work_dir),
-                              cfg_options={'train_cfg.max_iters': 2, 'train_cfg.val_begin': 1000,
-                                           'randomness.seed': seed, 'load_from': str(init)})
-        checkpoints.append(work_dir / 'weights' / 'final.pth')
+    config, _, checkpoints = finetune_two_from_one_init(tiny_data_root, folder)
     return SimpleNamespace(folder=folder, config=config, checkpoints=checkpoints)
 
 

@@ -17,7 +17,7 @@ import torch
 
 from mtda.cli import run_tool as run_main
 from mtda.io import atomic_save, sha256_file
-from support import CONFIGS, REPO, TINY_CONFIG, TWO_DOMAINS, run_tool
+from support import CONFIGS, REPO, TINY_CONFIG, finetune_two_from_one_init, run_tool
 
 # One OpenMP thread per tool: the tiny model gains nothing from more, and parallel runs share 2 cores.
 ENV = {'OMP_NUM_THREADS': '1'}
@@ -54,26 +54,14 @@ def _run_all(cases, cwd):
 @pytest.fixture(scope='module')
 def setup(tiny_data_root, tmp_path_factory):
     """Config with two target domains, and two checkpoints fine-tuned from one init."""
-    from mmseg.apis import init_model
-    from mtda.training import train_from_config
     folder = tmp_path_factory.mktemp('merge_tool')
-    config = folder / 'two_domains.py'
-    config.write_text(TWO_DOMAINS)
-    torch.manual_seed(0)
-    init = atomic_save(dict(state_dict=init_model(str(TINY_CONFIG), device='cpu').state_dict()),
-                       folder / 'init.pth')
+    config, init, finals = finetune_two_from_one_init(tiny_data_root, folder)
     files = {}
-    for domain, seed in (('cityscapes', 2), ('idd', 3)):
-        with contextlib.chdir(tiny_data_root):  # the config reads data/ relative to the cwd
-            runner = train_from_config(
-                str(TINY_CONFIG), work_dir=str(folder / f'train_{domain}'),
-                cfg_options={'train_cfg.max_iters': 2, 'train_cfg.val_begin': 1000,
-                             'randomness.seed': seed, 'load_from': str(init)})
-        checkpoint = torch.load(folder / f'train_{domain}' / 'weights' / 'final.pth', weights_only=True)
+    for domain, final in zip(('cityscapes', 'idd'), finals):
+        checkpoint = torch.load(final, weights_only=True)
         # stage one's lineage, as ExportWeightsHook records it for a UDA model
         checkpoint['meta'].update(init_sha256=sha256_file(init), target_domain=domain)
         files[domain] = atomic_save(checkpoint, folder / f'{domain}.pth')
-        del runner
     return dict(root=tiny_data_root, folder=folder, config=config, **files)
 
 
