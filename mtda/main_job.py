@@ -25,8 +25,9 @@ from .io.atomic import atomic_write_bytes
 
 REPO = Path(__file__).resolve().parents[1]
 TARGETS = ('cityscapes', 'idd', 'acdc', 'dark_zurich')
-#: the tiny model families with configs for every step (configs/daformer/gta2*_<family>.py)
-TINY_FAMILIES = ('daformer_mit-b0_tiny', 'daformer_r18_tiny', 'dlv2_r18_tiny')
+#: the tiny model families: those with an experiment config configs/mtda/gta2all_<family>.py
+TINY_FAMILIES = tuple(sorted(p.stem[len('gta2all_'):]
+                             for p in (REPO / 'configs' / 'mtda').glob('gta2all_*_tiny.py')))
 
 
 @dataclass(frozen=True)
