@@ -1,6 +1,6 @@
 """Label tables of the six datasets, all mapped to the 19 Cityscapes train classes (255 = ignore).
 
-Sources (see ``shared/reference/datasets.md``):
+Sources (see ``docs/datasets.md``):
 
 * Cityscapes ids -> trainIds and the class names: ``cityscapesscripts.helpers.labels`` (used directly,
   not copied); GTA5's palette indices are Cityscapes ids, so GTA uses the same table.

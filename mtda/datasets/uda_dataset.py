@@ -9,7 +9,7 @@ Convention (DAFormer, Hoyer et al. CVPR 2022, ``mmseg/datasets/uda_dataset.py``)
   uniformly. mmengine's ``InfiniteSampler`` materialises a permutation of the whole length
   (74 million Python ints, some 3 GB, for GTA x Cityscapes), so ``length='source'`` offers
   ``len(source)`` instead: index ``i`` then gives source ``i`` and a uniformly drawn target;
-* RCS draws a class ``c`` with :func:`mtda.models.uda.rare_class_probabilities` from the
+* RCS draws a class ``c`` with :func:`~mtda.datasets.rare_class_sampling.rare_class_probabilities` from the
   converter's statistics of the source root, then a source file holding more than ``min_pixels``
   of ``c`` (files matched by basename of the label), and re-crops until the crop holds more than
   ``min_crop_ratio * min_pixels`` pixels of ``c``. DAFormer re-indexes its (random-cropping)
@@ -42,7 +42,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 from mmseg.registry import DATASETS
 
-from mtda.models.uda.rare_class_sampling import load_rcs_statistics, rare_class_probabilities
+from .rare_class_sampling import load_rcs_statistics, rare_class_probabilities
 
 #: DAFormer's RCS settings (final DAFormer configs; the 10 re-crops are in its uda_dataset.py).
 RCS_DEFAULTS = dict(min_pixels=3000, class_temp=0.01, min_crop_ratio=0.5, max_crop_attempts=10)

@@ -1,8 +1,9 @@
 """``DomainIoUMetric``: mmseg's IoUMetric that also returns the per-class IoU vector.
 
-mmseg's metric computes per-class IoU only to print a table; the results files of SPEC §1 need
-the numbers themselves. Accumulation (``process``, including ``output_dir`` for saving predictions)
-is mmseg's; only the reduction is replaced by :func:`mtda.evaluation.scores.scores_from_areas`.
+mmseg's metric computes per-class IoU only to print a table; the results files
+(docs/results_files.md) need the numbers themselves. Accumulation (``process``, including
+``output_dir`` for saving predictions) is mmseg's; only the reduction is replaced by
+:func:`mtda.evaluation.scores.scores_from_areas`.
 """
 from collections import OrderedDict
 from typing import Dict

@@ -1,4 +1,4 @@
-"""Results files (SPEC §1): JSON is the data; Markdown and CSV are views rendered from it.
+"""Results files: JSON is the data; Markdown and CSV are views rendered from it (docs/results_files.md).
 
 One model's results::
 

@@ -1,8 +1,9 @@
 """Segmentation scores from accumulated pixel counts, and the harmonic mean over domains.
 
-Pure numpy. Conventions (SPEC §1, mmseg's IoUMetric): IoU and accuracy are percentages; a class
-whose union is empty (absent from both prediction and ground truth) has IoU NaN and is left out of
-the mean (``nanmean``); the H-mean of per-domain mIoUs is n / sum(1 / mIoU_i), and 0 if any is 0.
+Pure numpy. Conventions (docs/results_files.md, mmseg's IoUMetric): IoU and accuracy are
+percentages; a class whose union is empty (absent from both prediction and ground truth) has IoU NaN
+and is left out of the mean (``nanmean``); the H-mean of per-domain mIoUs is n / sum(1 / mIoU_i), and
+0 if any is 0.
 """
 import math
 from typing import Dict, Iterable, Sequence

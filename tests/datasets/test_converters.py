@@ -2,7 +2,7 @@
 
 Every raw file is made here in ``tmp_path`` (P-mode GTA PNGs, 16-bit SYNTHIA PNGs written with
 OpenCV, polygon JSON, shipped trainId PNGs); expected trainIds are written out by hand from the
-dataset tables in shared/reference/datasets.md, and expected statistics are counted with np.unique.
+dataset tables in docs/datasets.md, and expected statistics are counted with np.unique.
 """
 import json
 import runpy

@@ -5,8 +5,11 @@ writes them in each dataset's raw on-disk layout (see :mod:`.writers`), so that 
 dataset classes and training pipeline run on them unchanged. Modules, in pipeline order:
 
 * :mod:`.vocabulary`: canonical class names and each dataset's spelling of them;
-* :mod:`.geometry` and :mod:`.scene`: street layouts as ordered labelled polygons, per-domain
-  :class:`~.scene.SceneParams`;
+* :mod:`.geometry` and :mod:`.scene`: street layouts as ordered labelled polygons (scene types,
+  :class:`~.scene.SceneParams`, the builder and the road's cross-section);
+* :mod:`.objects`: outlines and drawers of everything in a street; :mod:`.layout`:
+  :func:`~.layout.generate_scene`, which calls them back to front;
+* :mod:`.presets`: each domain's :class:`~.scene.SceneParams`;
 * :mod:`.raster`: polygons -> class / instance / part / depth maps (PIL, like cityscapesscripts);
 * :mod:`.styles` and :mod:`.conditions`: per-domain appearance, weather and night;
 * :mod:`.writers` and :mod:`.sizes`: files on disk, and how many at which resolution.

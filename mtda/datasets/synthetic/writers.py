@@ -1,6 +1,6 @@
 """One writer per dataset: synthetic frames saved in the raw layout, names and label encodings that
-users download (``shared/reference/datasets.md`` section 4), never the converted trainId files of
-GTA, SYNTHIA, Cityscapes or IDD, so that mtda's converters run on them exactly as on real data.
+users download (``docs/datasets.md``), never the converted trainId files of GTA, SYNTHIA, Cityscapes
+or IDD, so that mtda's converters run on them exactly as on real data.
 
 =============  ==================================================================================
 dataset        what a frame writes (relative to the dataset folder)
@@ -38,9 +38,10 @@ from cityscapesscripts.preparation.json2labelImg import createLabelImage
 from PIL import Image
 
 from ..label_maps import SYNTHIA_ABSENT_IDS
-from . import scene as scenes
-from . import styles
+from . import presets, styles
+from .layout import generate_scene
 from .raster import rasterise
+from .scene import Scene, SceneParams
 from .sizes import DatasetSize
 from .vocabulary import (CITYSCAPES_NAME, IDD_NAME, cityscapes_id_table, synthia_id_table,
                          train_id_table)
@@ -80,7 +81,7 @@ class FrameJob:
 
 @dataclass(frozen=True)
 class Frame:
-    scene: scenes.Scene
+    scene: Scene
     classes: np.ndarray      # canonical class index per pixel
     instances: np.ndarray
     image: np.ndarray        # (H, W, 3) uint8 RGB
@@ -118,7 +119,7 @@ def _cityscapes_palette() -> list:
 _PALETTE = _cityscapes_palette()
 
 
-def polygon_document(scene: scenes.Scene, names) -> dict:
+def polygon_document(scene: Scene, names) -> dict:
     """A ``_gtFine_polygons.json`` document (Cityscapes/IDD schema) with ``names[label]`` labels."""
     camera = scene.camera
     return {'imgHeight': camera.height, 'imgWidth': camera.width,
@@ -145,7 +146,7 @@ class DatasetWriter:
     """
 
     name = ''
-    scene = scenes.SceneParams()
+    scene = SceneParams()
 
     def plan(self, size: DatasetSize) -> list:
         raise NotImplementedError
@@ -161,7 +162,7 @@ class DatasetWriter:
              job.index]).spawn(5)
         featured = self.scene.featured[job.index % len(self.scene.featured)] \
             if self.scene.featured else None
-        scene = scenes.generate_scene(
+        scene = generate_scene(
             self.scene, width=size.width, height=size.height,
             rng=np.random.default_rng(layout), featured=featured,
             dynamic_rng=np.random.default_rng(ref_traffic if reference else traffic))
@@ -176,7 +177,7 @@ class GTAWriter(DatasetWriter):
     """GTA5: ``images/%05d.png`` from 00001, P-mode ``labels/%05d.png`` (index = Cityscapes id)."""
 
     name = 'gta'
-    scene = scenes.GTA
+    scene = presets.GTA
 
     def plan(self, size: DatasetSize) -> list:
         return [FrameJob('all', i, number=i + 1) for i in range(size.frames['all'])]
@@ -193,7 +194,7 @@ class SynthiaWriter(DatasetWriter):
     """SYNTHIA-RAND-CITYSCAPES: ``RGB/%07d.png`` and 16-bit ``GT/LABELS/%07d.png`` from 0000000."""
 
     name = 'synthia'
-    scene = scenes.SYNTHIA
+    scene = presets.SYNTHIA
 
     def plan(self, size: DatasetSize) -> list:
         return [FrameJob('all', i, number=i) for i in range(size.frames['all'])]
@@ -204,7 +205,7 @@ class SynthiaWriter(DatasetWriter):
         class_ids = _SYNTHIA_ID[frame.classes]
         if np.isin(class_ids, SYNTHIA_ABSENT_IDS).any():
             raise RuntimeError('synthetic SYNTHIA frame contains terrain/truck/train; '
-                               'scene.SYNTHIA.forbidden must exclude them')
+                               'presets.SYNTHIA.forbidden must exclude them')
         # cv2 writes BGR: the class goes last (R), the instance in G, B stays 0.
         bgr = np.zeros(class_ids.shape + (3,), dtype=np.uint16)
         bgr[..., 2] = class_ids
@@ -219,7 +220,7 @@ class CityscapesWriter(DatasetWriter):
     """Cityscapes: images, polygons and the label images ``cityscapesscripts`` draws from them."""
 
     name = 'cityscapes'
-    scene = scenes.CITYSCAPES
+    scene = presets.CITYSCAPES
     frames_per_city = 8
 
     def plan(self, size: DatasetSize) -> list:
@@ -255,7 +256,7 @@ class IDDWriter(DatasetWriter):
     """IDD segmentation (Part I): images and ``_gtFine_polygons.json`` with IDD label names."""
 
     name = 'idd'
-    scene = scenes.IDD
+    scene = presets.IDD
     frames_per_drive = 8
     drives = {'train': ('0', '1', '2', '3', '4', '6', '7', '10'),
               'val': ('119', '120', '121', '123', '125')}
@@ -289,7 +290,7 @@ class ACDCWriter(DatasetWriter):
     """ACDC: four conditions, each with train/val frames, normal-condition references and labels."""
 
     name = 'acdc'
-    scene = scenes.ACDC
+    scene = presets.ACDC
     frames_per_sequence = 3
     first_sequence = {'fog': 475, 'night': 348, 'rain': 400, 'snow': 122}
     condition_styles = {'fog': styles.ACDC_FOG, 'night': styles.ACDC_NIGHT,
@@ -326,7 +327,7 @@ class DarkZurichWriter(DatasetWriter):
     (``GOPR0356``) and its daytime references."""
 
     name = 'dark_zurich'
-    scene = scenes.DARK_ZURICH
+    scene = presets.DARK_ZURICH
     frames_per_sequence = 8
     sequences = {'train/night': ('GOPR0351', 'GOPR0352', 'GOPR0353', 'GOPR0354', 'GOPR0355'),
                  'train/day': ('GOPR0346', 'GOPR0347'), 'val': (DARK_ZURICH_VAL_SEQUENCE,)}

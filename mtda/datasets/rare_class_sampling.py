@@ -11,8 +11,10 @@ Convention (DAFormer, Hoyer et al. CVPR 2022, ``mmseg/datasets/uda_dataset.py``)
 * the JSON ``file`` entries are paths as the converter saw them, so files are matched by
   **basename** (see :mod:`mtda.datasets.converters.class_stats`).
 
-The re-cropping that follows the draw needs the dataset pipeline and lives in
-:class:`mtda.datasets.uda_dataset.UDADataset`. Torch and the standard library only.
+Writer, formula and reader sit together in :mod:`mtda.datasets`: the converters write the
+statistics (:mod:`~mtda.datasets.converters.class_stats`), this module turns them into sampling
+probabilities, and :class:`~mtda.datasets.uda_dataset.UDADataset` draws with them and re-crops
+(which needs the dataset pipeline). Torch and the standard library only.
 """
 import json
 import os
@@ -23,8 +25,9 @@ from typing import Union
 
 import torch
 
-STATS_FILE = 'sample_class_stats.json'
-SAMPLES_WITH_CLASS_FILE = 'samples_with_class.json'
+# the file names are the writer's: one definition beside the converter that writes them
+from .converters.class_stats import SAMPLES_WITH_CLASS_FILE, STATS_FILE
+
 
 
 def rare_class_probabilities(class_pixel_counts: Mapping[int, int], *,

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from mtda.models.uda.rare_class_sampling import load_rcs_statistics, rare_class_probabilities
+from mtda.datasets.rare_class_sampling import load_rcs_statistics, rare_class_probabilities
 
 
 def test_probabilities_by_hand():
