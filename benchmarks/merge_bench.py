@@ -1,4 +1,4 @@
-"""Merge benchmark (SPEC §7): time and peak memory of merging N checkpoints the size of MiT-B5.
+"""Merge benchmark: merge time / input read time and peak RSS / one checkpoint, N MiT-B5-size inputs.
 
     python benchmarks/merge_bench.py [--n 2 4 8 16] [--dir TMP] [--repeats 2] [--keep]
 
@@ -8,7 +8,7 @@ each in a fresh subprocess so that the N's do not share memory:
 
 * ``load``: ``torch.load`` of the N files one after the other (mtda's weights-only loader), the
   time it takes just to read the inputs;
-* ``merge``: what ``tools/merge.py`` does to them (:func:`mtda.merging.hook.merge_checkpoint_files`:
+* ``merge``: what ``tools/merge.py`` does to them (:func:`mtda.merging.files.merge_checkpoint_files`:
   load, select the student, lineage, validation, streaming merge), without building a model.
 
 and prints, per N, merge time / load time (target <= 1.2) and the merge's peak RSS / the size of
@@ -77,7 +77,7 @@ def worker(mode: str, kinds_file: str, files: list, *, threads: int, cold: bool)
     torch.set_num_threads(threads)
     from mtda.io import load_checkpoint_file
     from mtda.merging import EntryKind
-    from mtda.merging.hook import merge_checkpoint_files
+    from mtda.merging.files import merge_checkpoint_files
 
     kinds = {key: EntryKind(kind) for key, kind in json.loads(Path(kinds_file).read_text()).items()}
     if cold:
@@ -115,7 +115,7 @@ def write_checkpoints(folder: Path, n: int) -> tuple[list, int, Path]:
     import mtda  # noqa: F401  (registers mtda's modules)
     from mtda.io import atomic_save
     from mtda.merging import classify_state_dict_entries
-    from mtda.merging.hook import batchnorm_types
+    from mtda.models.segmentor import batchnorm_types
 
     init_default_scope('mmseg')
     model = MODELS.build(MODEL)

@@ -1,7 +1,11 @@
 """Shared fixtures: the miniature synthetic datasets, generated and converted once per session."""
+import sys
 from pathlib import Path
 
 import pytest
+
+# The studies under experiments/ are not part of the installed package: import them from the checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 @pytest.fixture(scope='session')

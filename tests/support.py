@@ -41,7 +41,7 @@ def finetune_two_from_one_init(data_root, folder, seeds=(2, 3)):
     from mmseg.apis import init_model
 
     from mtda.io import atomic_save
-    from mtda.training import train_from_config
+    from mtda.apis import train_from_config
     config = folder / 'two_domains.py'
     config.write_text(TWO_DOMAINS)
     torch.manual_seed(0)

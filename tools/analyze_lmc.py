@@ -13,6 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mtda.cli import ArgumentParser, add_config_args, run_tool  # noqa: E402
+from mtda.io.segmentor_state import MODEL_ROLES  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -22,7 +23,7 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint_b', metavar='CKPT_B', help='the model at λ = 1')
     parser.add_argument('--steps', type=int, default=11,
                         help='number of evenly spaced λ in [0, 1], ends included (default 11)')
-    parser.add_argument('--model', choices=['student', 'teacher'], default='student',
+    parser.add_argument('--model', choices=MODEL_ROLES, default='student',
                         help='segmentor to read from a full UDA checkpoint')
     add_config_args(parser)
     return parser.parse_args(argv)
@@ -30,7 +31,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from mtda.analysis.lmc import lambdas, lmc_sweep, render_lmc_markdown, write_lmc
+    from mtda.analysis.lmc import lambdas, render_lmc_markdown, write_lmc
+    from mtda.apis import lmc_sweep
     from mtda.config import load_config
 
     lambdas(args.steps)  # refuse a bad --steps before anything is built

@@ -5,10 +5,11 @@
         [--domains d ...] [--allow-different-init] [--no-eval] [--safetensors] [--name NAME]
         [--work-dir D] [--cfg-options k=v ...]
 
-Stage two of mtda (SPEC §5): parameters are averaged with the weights, BatchNorm statistics pooled
-as a mixture (``--buffers pool``), one checkpoint in memory at a time. The merge happens in a
-``MergeHook`` added to CONFIG, so the merged model is evaluated by the config's own test loop;
-results.json/md/csv go to the work dir. ``--no-eval`` only merges and saves (no data needed).
+Stage two of mtda (docs/merging.md): parameters are averaged with the weights, BatchNorm statistics
+pooled as a mixture (``--buffers pool``), one checkpoint in memory at a time. The merge happens in a
+``MergeHook`` registered on CONFIG's runner (:func:`mtda.apis.merge_checkpoints`), so the merged
+model is evaluated by the config's own test loop; results.json/md/csv go to the work dir.
+``--no-eval`` only merges and saves (no data needed).
 """
 import logging
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mtda.cli import ArgumentParser, add_config_args, run_tool  # noqa: E402
+from mtda.merging.files import BUFFER_POLICIES, HEAD_POLICIES, MODEL_ROLES  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -29,13 +31,13 @@ def parse_args(argv=None):
     parser.add_argument('--weights', nargs='+', type=float, metavar='W',
                         help='one positive parameter weight per checkpoint (normalised; '
                              'default uniform)')
-    parser.add_argument('--buffers', choices=['pool', 'mean', 'first'], default='pool',
+    parser.add_argument('--buffers', choices=BUFFER_POLICIES, default='pool',
                         help='BatchNorm statistics: pool the domains\' Gaussians (the paper), '
                              'average them, or keep the first checkpoint\'s')
-    parser.add_argument('--heads', choices=['merge', 'separate'], default='merge',
+    parser.add_argument('--heads', choices=HEAD_POLICIES, default='merge',
                         help='separate: merge the encoder, evaluate each domain with its own '
                              'checkpoint\'s decode head (the paper\'s Ours†)')
-    parser.add_argument('--model', choices=['student', 'teacher'], default='student',
+    parser.add_argument('--model', choices=MODEL_ROLES, default='student',
                         help='segmentor to read from a full UDA checkpoint (exports are the '
                              'student)')
     parser.add_argument('--domains', nargs='+', metavar='DOMAIN',
@@ -54,19 +56,20 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from mtda.apis import merge_checkpoints
     from mtda.config import load_config
     from mtda.evaluation import render_markdown, write_results
-    from mtda.merging.hook import check_merge_inputs, run_merge
+    from mtda.merging.files import MergeSpec
 
-    for line in check_merge_inputs(args.checkpoints, out=args.out):
+    spec = MergeSpec(args.checkpoints, weights=args.weights, buffers=args.buffers,
+                     heads=args.heads, model=args.model, domains=args.domains,
+                     allow_different_init=args.allow_different_init, out=args.out,
+                     safetensors=args.safetensors)
+    for line in spec.warnings:
         print(f'warning: {line}', file=sys.stderr)
     cfg = load_config(args.config, cfg_options=args.cfg_options, work_dir=args.work_dir,
                       launcher=args.launcher)
-    hook, results = run_merge(
-        cfg, evaluate=not args.no_eval, name=args.name, checkpoints=args.checkpoints,
-        out=args.out, weights=args.weights, buffers=args.buffers, heads=args.heads,
-        model=args.model, domains=args.domains, allow_different_init=args.allow_different_init,
-        safetensors=args.safetensors)
+    hook, results = merge_checkpoints(cfg, spec, evaluate=not args.no_eval, name=args.name)
     print(f'merged {len(args.checkpoints)} checkpoints: {", ".join(map(str, hook.saved))}')
     if results is not None:
         paths = write_results([results], cfg.work_dir)

@@ -12,26 +12,28 @@ import shlex
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
 from mtda.cli import ArgumentParser, run_tool  # noqa: E402
 
 
 def main(argv=None):
-    from mtda.claims.study import FAMILIES, run_claims_study
-    from mtda.main_job import TINY_FAMILIES
+    from experiments.claims.study import FAMILIES, run_claims_study
+    from experiments.main_job import Tools, tiny_families
     parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default='work_dirs/claims')
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2],
                         help='training seeds, at least two (default 0 1 2)')
-    parser.add_argument('--families', nargs='+', choices=TINY_FAMILIES, default=list(FAMILIES),
+    parser.add_argument('--families', nargs='+', choices=tiny_families(REPO / 'configs'), default=list(FAMILIES),
                         help='tiny model families; the first one gets the 15-subset table')
     parser.add_argument('--data-seed', type=int, default=0, help='synthetic data seed')
     parser.add_argument('--pretrain-iters', type=int, help='override the pretraining length')
     parser.add_argument('--uda-iters', type=int, help='override each stage-one run\'s length')
     args = parser.parse_args(argv)
     command = 'python tools/run_claims.py ' + shlex.join(sys.argv[1:] if argv is None else argv)
-    run_claims_study(args.work_dir, families=args.families, seeds=args.seeds,
+    run_claims_study(args.work_dir, configs_dir=REPO / 'configs', tools=Tools(REPO / 'tools'),
+                     families=args.families, seeds=args.seeds,
                      data_seed=args.data_seed, pretrain_iters=args.pretrain_iters,
                      uda_iters=args.uda_iters, command=command.strip())
 

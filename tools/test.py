@@ -29,7 +29,8 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     from mtda.config import load_config
-    from mtda.evaluation import evaluate_checkpoint, render_markdown, write_results
+    from mtda.apis import evaluate_checkpoint
+    from mtda.evaluation import render_markdown, write_results
 
     cfg = load_config(args.config, cfg_options=args.cfg_options, work_dir=args.work_dir,
                       launcher=args.launcher)

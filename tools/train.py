@@ -27,7 +27,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from mtda.training import train_from_config
+    from mtda.apis import train_from_config
     train_from_config(args.config, work_dir=args.work_dir, cfg_options=args.cfg_options,
                       launcher=args.launcher, resume=args.resume,
                       amp=args.amp_dtype if args.amp else None)

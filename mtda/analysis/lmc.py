@@ -4,35 +4,25 @@ Why merging works (the paper, §3): models fine-tuned from one init stay in one 
 of the segment between them is as good as its ends and the midpoint is a useful merge; from
 different random inits the curve dips in the middle (a loss barrier) and the merge collapses.
 
-The sweep builds one runner from the config (datasets and dataloaders once), then for each λ loads
-θ(λ) (:func:`~mtda.merging.stream.interpolate_state_dicts`: parameters interpolated, BatchNorm
-statistics pooled with proportions (1−λ, λ), so λ = 0 and λ = 1 are exactly A and B) and runs the
-multi-domain test loop. Results are data first (``lmc.json``); ``lmc.png`` (one curve per domain and
-the H-mean) and ``lmc.md`` are rendered from it.
+The sweep itself is a runner-level step, :func:`mtda.apis.lmc_sweep`: one runner from the config
+(datasets and dataloaders once), then for each λ the point θ(λ)
+(:func:`~mtda.merging.stream.interpolate_state_dicts`: parameters interpolated, BatchNorm statistics
+pooled with proportions (1−λ, λ), so λ = 0 and λ = 1 are exactly A and B) through the multi-domain
+test loop. This module holds what needs no runner: the grid, the barrier, and the results as data
+first (``lmc.json``) with ``lmc.png`` (one curve per domain and the H-mean) and ``lmc.md`` rendered
+from it.
 
 The barrier reported is the largest drop of the H-mean below the straight line between the two ends:
 max over λ of ((1−λ)·H(0) + λ·H(1) − H(λ)); near 0 (or negative) means linearly connected.
 """
-import copy
 import json
-import logging
 import math
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
-from mmengine.logging import print_log
-from mmengine.runner import Runner
-
-from ..datasets.data_check import check_datasets
 from ..errors import MtdaError
-from ..evaluation.evaluate import load_weights_into, require_multi_domain_test_cfg
-from ..evaluation.results import model_results
 from ..evaluation.scores import harmonic_mean
-from ..io import load_checkpoint_file, sha256_file
 from ..io.atomic import atomic_output
-from ..io.segmentor_state import select_segmentor_state
-from ..merging import check_lineage, classify_state_dict_entries, interpolate_state_dicts
-from ..merging.hook import batchnorm_types, segmentor_of
 
 
 def lambdas(steps: int) -> list[float]:
@@ -70,57 +60,7 @@ def hmean_barrier(points: Sequence[Mapping[str, Any]], domains: Optional[Sequenc
     return max((1 - p['lambda']) * start + p['lambda'] * end - v for p, v in zip(points, values))
 
 
-def lmc_sweep(cfg, checkpoint_a, checkpoint_b, *, steps: int = 11, model: str = 'student'
-              ) -> dict[str, Any]:
-    """Evaluate θ(λ) on every target domain of ``cfg`` for ``steps`` values of λ.
-
-    Args:
-        cfg: a loaded config whose ``test_cfg`` is a MultiDomainTestLoop.
-        checkpoint_a: the model at λ = 0.
-        checkpoint_b: the model at λ = 1.
-        steps: number of evenly spaced λ in [0, 1].
-        model: ``'student'`` or ``'teacher'``, read from UDA checkpoints.
-
-    Returns:
-        ``{'checkpoint_a', 'checkpoint_b', 'config', 'domains', 'points': [{'lambda', 'mIoU':
-        {domain: value}, 'hmean', 'mean'}], 'hmean_barrier', 'lineage'}``.
-    """
-    grid = lambdas(steps)
-    require_multi_domain_test_cfg(cfg, cfg.filename or 'the config')
-    names = (str(checkpoint_a), str(checkpoint_b))
-    loaded = [load_checkpoint_file(path) for path in names]
-    states = [select_segmentor_state(c, path, model=model) for c, path in zip(loaded, names)]
-    metas = [(path, dict(c.get('meta') or {})) for c, path in zip(loaded, names)]
-    del loaded
-    # Different inits are what this analysis exists to show, so they are reported, not refused.
-    lineage = check_lineage(metas, allow_different_init=True)
-    for line in lineage:
-        print_log(f'LMC: {line}', logger='current', level=logging.WARNING)
-
-    cfg = copy.deepcopy(cfg)
-    cfg.load_from, cfg.resume = None, False
-    check_datasets(cfg, parts=('test',))
-    runner = Runner.from_cfg(cfg)
-    segmentor, _ = segmentor_of(runner.model)
-    kinds = classify_state_dict_entries(segmentor, batchnorm_types=batchnorm_types())
-    points = []
-    for lam in grid:
-        point = interpolate_state_dicts(states[0], states[1], lam=lam, kinds=kinds, names=names)
-        load_weights_into(segmentor, point, f'θ(λ={lam:g}) of {names[0]} and {names[1]}')
-        runner.test()
-        record = model_results(runner.test_loop.domain_metrics,
-                               classes=runner.test_loop.dataloader.dataset.metainfo['classes'],
-                               name=f'λ={lam:.2f}')
-        points.append(_point(lam, record))
-        print_log(f'LMC: λ={lam:.2f} H-mean {record["hmean"]:.2f}', logger='current')
-    return dict(checkpoint_a=names[0], checkpoint_b=names[1],
-                sha256=[sha256_file(path) for path in names], model=model,
-                config=Path(cfg.filename).name if cfg.filename else None,
-                domains=list(points[0]['mIoU']), points=points,
-                hmean_barrier=hmean_barrier(points), lineage=lineage)
-
-
-def _point(lam: float, record: Mapping[str, Any]) -> dict[str, Any]:
+def lmc_point(lam: float, record: Mapping[str, Any]) -> dict[str, Any]:
     """One point of the sweep from a results record (:func:`~mtda.evaluation.model_results`)."""
     return {'lambda': lam,
             'mIoU': {d: _finite_or_none(v['mIoU']) for d, v in record['domains'].items()},

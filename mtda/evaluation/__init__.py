@@ -1,10 +1,12 @@
-"""Per-domain evaluation: the metric, the multi-domain loop, scores and results files."""
+"""Per-domain evaluation: the metric, the multi-domain loop, scores and results files.
+
+Running a checkpoint through the loop is a runner-level step: :func:`mtda.apis.evaluate_checkpoint`.
+"""
 from .domain_iou_metric import DomainIoUMetric
-from .evaluate import evaluate_checkpoint
-from .multi_domain_loop import MultiDomainTestLoop, MultiDomainValLoop
+from .multi_domain_loop import MultiDomainTestLoop, MultiDomainValLoop, require_multi_domain_test_cfg
 from .results import model_results, read_results, render_markdown, write_results
 from .scores import harmonic_mean, scores_from_areas, scores_from_confusion
 
-__all__ = ['DomainIoUMetric', 'evaluate_checkpoint', 'MultiDomainTestLoop', 'MultiDomainValLoop', 'harmonic_mean',
-           'model_results', 'read_results', 'render_markdown', 'scores_from_areas',
-           'scores_from_confusion', 'write_results']
+__all__ = ['DomainIoUMetric', 'MultiDomainTestLoop', 'MultiDomainValLoop', 'harmonic_mean',
+           'model_results', 'read_results', 'render_markdown', 'require_multi_domain_test_cfg',
+           'scores_from_areas', 'scores_from_confusion', 'write_results']

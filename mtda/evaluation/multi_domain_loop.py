@@ -29,9 +29,18 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import TestLoop, ValLoop
 from mmseg.registry import LOOPS
 
+from ..errors import MtdaError
 from .scores import harmonic_mean
 
 SUMMARY_KEYS = ('mIoU', 'aAcc', 'mAcc')
+
+
+def require_multi_domain_test_cfg(cfg, config_path: str) -> None:
+    """Raise MtdaError unless the config's ``test_cfg`` is a MultiDomainTestLoop with domains."""
+    test_cfg = cfg.get('test_cfg') or {}
+    if test_cfg.get('type') != 'MultiDomainTestLoop' or not test_cfg.get('domains'):
+        raise MtdaError(f'{config_path}: test_cfg must be a MultiDomainTestLoop with target '
+                        'domains; inherit configs/_base_/datasets/targets_val*.py')
 
 
 def nest_domain_metrics(flat: Mapping[str, float]) -> dict:

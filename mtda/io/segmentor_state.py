@@ -24,8 +24,17 @@ SEGMENTOR_PREFIXES: Dict[str, tuple] = {
     'student': ('model.',),
     'teacher': ('teacher.', 'ema_model.'),
 }
+#: the ``--model`` choices
+MODEL_ROLES = tuple(SEGMENTOR_PREFIXES)
 # Top-level modules that mark a state dict as a UDA wrapper's rather than a plain segmentor's.
 _WRAPPER_PREFIXES = ('model.', 'teacher.', 'ema_model.', 'imnet_backbone.', 'imnet_model.')
+
+
+def check_model_role(model: str) -> None:
+    """Raise CheckpointError unless ``model`` is a role of :data:`SEGMENTOR_PREFIXES` (``--model``)."""
+    if model not in MODEL_ROLES:
+        raise CheckpointError(f'unknown --model {model!r}: not a segmentor role; choose one of '
+                              f'{", ".join(MODEL_ROLES)}')
 
 
 def is_uda_wrapper_state(state: Mapping[str, Any]) -> bool:
@@ -46,9 +55,7 @@ def select_segmentor_state(checkpoint: Any, path, *, model: str = 'student'
         CheckpointError: an unknown role, not a checkpoint, a teacher asked of a file that holds a
             single segmentor, or a wrapper without weights under the role's prefixes.
     """
-    if model not in SEGMENTOR_PREFIXES:
-        raise CheckpointError(f'--model {model!r} is not a segmentor role; choose one of '
-                              f'{", ".join(SEGMENTOR_PREFIXES)}')
+    check_model_role(model)
     state = state_dict_of(checkpoint, path)
     if not is_uda_wrapper_state(state):
         if model == 'teacher':

@@ -3,9 +3,12 @@
 * :mod:`~mtda.merging.classify`: what each state-dict entry is, from the module tree;
 * :mod:`~mtda.merging.rules`: the paper's rules (weighted parameters, pooled BatchNorm statistics);
 * :mod:`~mtda.merging.validate`: keys, shapes, dtypes, finite values, lineage, checked before arithmetic;
-* :mod:`~mtda.merging.stream`: K checkpoints merged with one in memory at a time, and the LMC path.
+* :mod:`~mtda.merging.stream`: K checkpoints merged with one in memory at a time, and the LMC path;
+* :mod:`~mtda.merging.files`: the same on files: options checked once (``MergeSpec``), weights-only
+  loading, per-domain heads, provenance, atomic save (torch and the standard library only).
 
-The mmengine hook and the tools are the edge that loads checkpoints and calls into this package.
+:mod:`mtda.merging.hook` (``MergeHook``) is the mmengine edge; ``import mtda`` registers it. The
+rules are written out in ``docs/merging.md``.
 """
 from mtda.merging.classify import (BATCHNORM_TYPES, BatchNormKeys, EntryKind, batchnorm_layers,
                                    classify_state_dict_entries, filter_by_prefix)

@@ -1,7 +1,7 @@
 """The merge rules: a weighted average for parameters, a mixture of statistics for BatchNorm.
 
 Source: the paper's ``merge.py`` (Li et al., "Training-Free Model Merging for Multi-target Domain
-Adaptation", ECCV 2024; see ``shared/reference/anchors-mission.md`` §1). For K models fine-tuned from one
+Adaptation", ECCV 2024; see ``docs/merging.md``). For K models fine-tuned from one
 init, with weights w_i (positive, summing to 1) and per-layer counters n_i = ``num_batches_tracked``:
 
 * parameters: θ = Σ w_i θ_i;

@@ -85,6 +85,12 @@ class MergeResult:
     buffer_policy: str
 
 
+def check_buffer_policy(policy: str) -> None:
+    """Raise MergeError unless ``policy`` is one of :data:`BUFFER_POLICIES` (``--buffers``)."""
+    if policy not in BUFFER_POLICIES:
+        raise MergeError(f'unknown --buffers {policy!r}; choose one of {", ".join(BUFFER_POLICIES)}')
+
+
 def merge_state_dicts(sources: Sequence[tuple[str, Loader]], *, kinds: Mapping[str, EntryKind],
                       weights: Optional[Sequence[float]] = None, buffer_policy: str = 'pool') -> MergeResult:
     """Merge K >= 2 checkpoints of one architecture, loading one at a time.
@@ -111,8 +117,7 @@ def merge_state_dicts(sources: Sequence[tuple[str, Loader]], *, kinds: Mapping[s
     if len(sources) < 2:
         raise MergeError(f'merging needs at least two checkpoints, got {len(sources)} ({", ".join(names)}); '
                          'pass two or more')
-    if buffer_policy not in BUFFER_POLICIES:
-        raise MergeError(f'unknown --buffers {buffer_policy!r}; choose one of {", ".join(BUFFER_POLICIES)}')
+    check_buffer_policy(buffer_policy)
     weights = normalize_merge_weights(weights, len(sources), names=names)
     merged = _merge(sources, kinds=kinds, weights=weights, policy=buffer_policy)
     return MergeResult(merged, names, tuple(weights), buffer_policy)

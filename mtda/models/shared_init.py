@@ -13,7 +13,6 @@ config with
 from pathlib import Path
 from typing import Optional
 
-import torch
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.runner import set_random_seed
@@ -23,26 +22,9 @@ from mmseg.utils import register_all_modules
 from ..errors import CheckpointError
 from ..io import atomic_save, load_state_dict_file, provenance, sha256_file
 from .pretrained import load_backbone_weights
+from .segmentor import load_state_strict, segmentor_config
 
-
-def segmentor_config(cfg: Config) -> dict:
-    """The plain segmentor of a config: ``model`` itself, or a UDA wrapper's ``segmentor``."""
-    model = cfg.model
-    return model.segmentor if 'segmentor' in model else model
-
-
-def _load_strict(module: torch.nn.Module, state: dict, source: str, what: str) -> None:
-    own = module.state_dict()
-    missing = sorted(set(own) - set(state))
-    extra = sorted(set(state) - set(own))
-    bad_shape = [k for k in set(own) & set(state) if own[k].shape != state[k].shape]
-    if missing or extra or bad_shape:
-        raise CheckpointError(
-            f'{source}: does not fit the config\'s {what} ({len(missing)} missing keys e.g. '
-            f'{missing[:2]}, {len(extra)} unexpected e.g. {extra[:2]}, {len(bad_shape)} of '
-            f'another shape e.g. {bad_shape[:2]}); pass the weights of the architecture the '
-            'config builds')
-    module.load_state_dict(state)
+ARCHITECTURE_FIX = 'pass the weights of the architecture the config builds'
 
 
 def make_shared_init(cfg: Config, out, *, seed: int = 0, backbone_weights: Optional[str] = None,
@@ -74,12 +56,13 @@ def make_shared_init(cfg: Config, out, *, seed: int = 0, backbone_weights: Optio
     model.init_weights()
     inputs = []
     if backbone_weights:
-        _load_strict(model.backbone, load_backbone_weights(backbone_weights,
-                                                           backbone_format=backbone_format),
-                     backbone_weights, 'backbone')
+        load_state_strict(model.backbone, load_backbone_weights(backbone_weights,
+                                                                backbone_format=backbone_format),
+                          backbone_weights, fix=ARCHITECTURE_FIX)
         inputs.append(backbone_weights)
     if from_checkpoint:
-        _load_strict(model, load_state_dict_file(from_checkpoint), from_checkpoint, 'segmentor')
+        load_state_strict(model, load_state_dict_file(from_checkpoint), from_checkpoint,
+                          fix=ARCHITECTURE_FIX)
         inputs.append(from_checkpoint)
     meta = provenance(inputs, kind='shared_init', seed=seed,
                       config=Path(cfg.filename).name if cfg.filename else '')

@@ -16,6 +16,7 @@ from mmseg.registry import HOOKS
 
 from ..io import atomic_save
 from ..io.checkpoint import clean_meta, provenance
+from ..models.segmentor import segmentor_of
 
 
 @HOOKS.register_module()
@@ -42,10 +43,9 @@ class ExportWeightsHook(Hook):
         return runner.model.module if is_model_wrapper(runner.model) else runner.model
 
     def _segmentor(self, runner):
-        root = self._root(runner)
         if self.model_attr:
-            return getattr(root, self.model_attr)
-        return getattr(root, 'student', root)  # UDA wrappers export their student
+            return getattr(self._root(runner), self.model_attr)
+        return segmentor_of(runner.model)[0]  # UDA wrappers export their student
 
     def export(self, runner, file_name: str) -> None:
         if not is_main_process():

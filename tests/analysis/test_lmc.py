@@ -13,7 +13,7 @@ import torch
 
 from mtda.analysis.lmc import hmean_barrier, lambdas, render_lmc_markdown
 from mtda.errors import MtdaError
-from mtda.evaluation import evaluate_checkpoint
+from mtda.apis import evaluate_checkpoint
 from mtda.io import atomic_save
 from support import REPO, TINY_CONFIG, TWO_DOMAINS
 

@@ -33,6 +33,7 @@ from mmseg.registry import MODELS
 
 from ...datasets.label_maps import THING_CLASSES
 from ...io import load_state_dict_file, sha256_file
+from ..segmentor import load_state_strict
 from .classmix import class_mix_masks, mix
 from .ema import disable_stochastic_layers_, ema_alpha, update_ema_
 from .feature_distance import feature_distance_loss
@@ -118,9 +119,10 @@ class DAFormerUDA(BaseSegmentor):
         """mmseg init of the student, then the shared init; teacher and frozen copy follow it."""
         self.model.init_weights()
         if self.init_checkpoint:
-            from mtda.evaluation.evaluate import load_weights_into
-            load_weights_into(self.model, load_state_dict_file(self.init_checkpoint),
-                              self.init_checkpoint)
+            load_state_strict(self.model, load_state_dict_file(self.init_checkpoint),
+                              self.init_checkpoint,
+                              fix='make the shared init with this config '
+                                  '(tools/make_shared_init.py)')
             self.init_sha256 = sha256_file(self.init_checkpoint)
         self.teacher.load_state_dict(self.model.state_dict())
         if self.imnet_backbone is not None:

@@ -1,8 +1,8 @@
 """The paper's numbers that the claims study is read against (ECCV 2024, arXiv 2407.13771).
 
 Read from the result images of the project page (``AIR-DISCOVER/ModelMerging``,
-``static/images/{compare_baseline,four_domains}.jpg``); see ``shared/reference/anchors-mission.md``
-§2. R = ResNet-101 + DAFormer head (HRDA), V = MiT-B5. mIoU in %, GTA source, 19 classes.
+``static/images/{compare_baseline,four_domains}.jpg``); see ``docs/paper_results.md``.
+R = ResNet-101 + DAFormer head (HRDA), V = MiT-B5. mIoU in %, GTA source, 19 classes.
 """
 
 #: Table 1, GTA -> Cityscapes + IDD: H-mean of (C, I) per method and encoder.

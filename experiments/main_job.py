@@ -5,12 +5,13 @@
     -> shared init: a short source-only pretraining on GTA (the miniature setup has no ImageNet
        weights), or a pretrained backbone file (the real setup: mit_b5.pth, resnet101_v1c)
     -> stage one: one DAFormer run per target domain, each from the shared init
-    -> stage two: merges of the four runs (buffers pool / mean / first, separate heads)
+    -> stage two: the merges of :data:`~experiments.layout.MERGE_ROWS`
     -> every model evaluated on every target -> results.{json,md,csv} + results.png
 
 Every step is an independent ``tools/*.py`` process, exactly as it would run on a cluster (the
 four stage-one runs could run anywhere, in any order); this module only orders them and puts the
-table together. Steps whose output exists are skipped, so an interrupted job continues.
+table together. Steps whose output exists are skipped, so an interrupted job continues. Where each
+step writes is :class:`~experiments.layout.JobLayout`.
 """
 import json
 import subprocess
@@ -18,16 +19,28 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
-from .errors import MtdaError
-from .io.atomic import atomic_write_bytes
+from mtda.errors import MtdaError
+from mtda.io.atomic import atomic_write_bytes
 
-REPO = Path(__file__).resolve().parents[1]
-TARGETS = ('cityscapes', 'idd', 'acdc', 'dark_zurich')
-#: the tiny model families: those with an experiment config configs/mtda/gta2all_<family>.py
-TINY_FAMILIES = tuple(sorted(p.stem[len('gta2all_'):]
-                             for p in (REPO / 'configs' / 'mtda').glob('gta2all_*_tiny.py')))
+from .layout import MERGE_ROWS, SOURCE_ONLY_LABEL, TARGETS, JobLayout, single_label
+
+__all__ = ['TARGETS', 'Experiment', 'Tools', 'load_experiment', 'run_main_job', 'step',
+           'tiny_experiment', 'tiny_families']
+
+
+@dataclass(frozen=True)
+class Tools:
+    """The folder of mtda's command-line tools; :meth:`run` runs one as its own process."""
+    folder: Path
+
+    def run(self, tool: str, args: Sequence) -> None:
+        """``python <folder>/<tool> args...``; raise MtdaError if it fails."""
+        cmd = [sys.executable, str(Path(self.folder) / tool), *map(str, args)]
+        print('$ ' + ' '.join(cmd[1:]), flush=True)
+        if subprocess.run(cmd).returncode != 0:
+            raise MtdaError(f'{tool} failed (command above); its log is in the work dir')
 
 
 @dataclass(frozen=True)
@@ -45,10 +58,21 @@ class Experiment:
     synthetic_data: bool = False  # make the miniature datasets under data/ if missing
     work_dir: Optional[Path] = None
 
+    @property
+    def first_config(self) -> Path:
+        """The stage-one config whose model and targets evaluate and merge every checkpoint."""
+        return next(iter(self.uda_configs.values()))
 
-def tiny_experiment(family: str = 'daformer_mit-b0_tiny') -> Experiment:
+
+def tiny_families(configs_dir) -> tuple:
+    """The tiny model families: those with an experiment config ``mtda/gta2all_<family>.py``."""
+    return tuple(sorted(p.stem[len('gta2all_'):]
+                        for p in (Path(configs_dir) / 'mtda').glob('gta2all_*_tiny.py')))
+
+
+def tiny_experiment(configs_dir, family: str = 'daformer_mit-b0_tiny') -> Experiment:
     """GTA -> {Cityscapes, IDD, ACDC, Dark Zurich} with one tiny model family."""
-    return load_experiment(REPO / 'configs' / 'mtda' / f'gta2all_{family}.py')
+    return load_experiment(Path(configs_dir) / 'mtda' / f'gta2all_{family}.py')
 
 
 def load_experiment(path) -> Experiment:
@@ -60,7 +84,7 @@ def load_experiment(path) -> Experiment:
         MtdaError: a missing file or entry, or both or neither of ``pretrain_config`` and
             ``backbone_weights``.
     """
-    from .config import load_config
+    from mtda.config import load_config
     path = Path(path)
     spec = dict(load_config(str(path)).get('experiment') or {})
     if not spec.get('stage_one'):
@@ -86,38 +110,18 @@ def load_experiment(path) -> Experiment:
                       work_dir=Path(spec['work_dir']) if spec.get('work_dir') else None)
 
 
-#: the merges of the table: (row name, tools/merge.py options)
-MERGES = (
-    ('merged (pool BN)', ['--buffers', 'pool']),
-    ('merged (mean BN)', ['--buffers', 'mean']),
-    ('merged (first BN)', ['--buffers', 'first']),
-    ('merged encoder, own heads', ['--buffers', 'pool', '--heads', 'separate']),
-)
-
-
 def step(title: str) -> None:
     print(f'\n=== {title}', flush=True)
 
 
-def run_tool_step(tool: str, args: List[str]) -> None:
-    cmd = [sys.executable, str(REPO / 'tools' / tool), *map(str, args)]
-    print('$ ' + ' '.join(cmd[1:]), flush=True)
-    if subprocess.run(cmd).returncode != 0:
-        raise MtdaError(f'{tool} failed (command above); its log is in the work dir')
-
-
-def slug(name: str) -> str:
-    return ''.join(c if c.isalnum() else '_' for c in name).strip('_')
-
-
-def run_main_job(experiment: Optional[Experiment] = None, *, work_dir=None,
-                 data_root='data', seed: int = 0, data_seed: int = 0,
-                 pretrain_iters: Optional[int] = None,
+def run_main_job(experiment: Experiment, *, tools: Tools, work_dir=None, data_root='data',
+                 seed: int = 0, data_seed: int = 0, pretrain_iters: Optional[int] = None,
                  uda_iters: Optional[int] = None) -> Path:
     """Run the whole job; return the results.md path.
 
     Args:
-        experiment: configs to use (default: :func:`tiny_experiment`).
+        experiment: configs to use (e.g. :func:`tiny_experiment`).
+        tools: the tools to run each step with.
         work_dir: where checkpoints, logs and results go (default: the experiment's, else
             ``work_dirs/<name>``).
         data_root: where the synthetic datasets are written if missing (the configs read
@@ -126,19 +130,18 @@ def run_main_job(experiment: Optional[Experiment] = None, *, work_dir=None,
         data_seed: seed of the synthetic datasets (kept fixed across training seeds).
         pretrain_iters / uda_iters: override the configs' training lengths.
     """
-    from .datasets.converters import convert_all
-    from .datasets.synthetic import make_synthetic_datasets
-    from .evaluation import read_results, write_results
-    from .evaluation.plots import plot_domain_bars
+    from mtda.datasets.converters import convert_all
+    from mtda.datasets.synthetic import make_synthetic_datasets
+    from mtda.evaluation import read_results, write_results
+    from mtda.evaluation.plots import plot_domain_bars
 
-    experiment = experiment or tiny_experiment()
     start, steps_run = time.time(), []
 
     def run_step(tool, args):
         steps_run.append(tool)
-        run_tool_step(tool, args)
+        tools.run(tool, args)
 
-    work_dir = Path(work_dir or experiment.work_dir or Path('work_dirs') / experiment.name)
+    layout = JobLayout(work_dir or experiment.work_dir or Path('work_dirs') / experiment.name)
     if experiment.synthetic_data:
         step(f'data: miniature synthetic datasets in {data_root}/ (existing ones are kept)')
         make_synthetic_datasets(data_root, size='tiny', seed=data_seed)
@@ -147,64 +150,63 @@ def run_main_job(experiment: Optional[Experiment] = None, *, work_dir=None,
     # (real datasets: every training and test run checks its folders first and names the
     # converter to run when something is missing)
 
-    pretrain = work_dir / 'source_only' / 'weights' / 'final.pth'
+    pretrain = layout.source_only_weights
     if experiment.pretrain_config is not None and not pretrain.exists():
         step(f'shared init, part 1: source-only pretraining ({experiment.pretrain_config.name})')
         options = [f'randomness.seed={seed}']
         if pretrain_iters:
             options += [f'train_cfg.max_iters={pretrain_iters}',
                         f'train_cfg.val_interval={pretrain_iters}']
-        run_step('train.py', [experiment.pretrain_config, '--work-dir', pretrain.parents[1],
+        run_step('train.py', [experiment.pretrain_config, '--work-dir', layout.source_only_dir,
                               '--cfg-options', *options])
-    shared_init = work_dir / 'shared_init.pth'
-    first_config = next(iter(experiment.uda_configs.values()))
-    if not shared_init.exists():
+    first_config = experiment.first_config
+    if not layout.shared_init.exists():
         step('shared init: tools/make_shared_init.py')
         source = (['--from-checkpoint', pretrain] if experiment.pretrain_config is not None
                   else ['--backbone-weights', experiment.backbone_weights])
-        run_step('make_shared_init.py', [first_config, '--out', shared_init, *source,
+        run_step('make_shared_init.py', [first_config, '--out', layout.shared_init, *source,
                                          '--seed', seed])
 
-    singles: Dict[str, Path] = {}
     for target, config in experiment.uda_configs.items():
-        export = work_dir / 'stage_one' / target / 'weights' / 'final.pth'
-        if not export.exists():
+        if not layout.stage_one_weights(target).exists():
             step(f'stage one: {target} ({config.name})')
-            options = [f'model.init_checkpoint={shared_init}', f'randomness.seed={seed}']
+            options = [f'model.init_checkpoint={layout.shared_init}', f'randomness.seed={seed}']
             if uda_iters:
                 options += [f'train_cfg.max_iters={uda_iters}',
                             f'train_cfg.val_interval={uda_iters}']
-            run_step('train.py', [config, '--work-dir', export.parents[1],
+            run_step('train.py', [config, '--work-dir', layout.stage_one_dir(target),
                                   '--cfg-options', *options])
-        singles[target] = export
 
     rows: List[Path] = []
     step('evaluation of the single-target models (and the source-only one)')
-    source_only = [('source-only (GTA)', pretrain)] if experiment.pretrain_config else []
-    for name, checkpoint in [*source_only, *((f'single: {t}', c) for t, c in singles.items())]:
-        out = work_dir / 'eval' / slug(name)
+    evaluations = [(SOURCE_ONLY_LABEL, pretrain, layout.source_only_eval_dir)
+                   ] if experiment.pretrain_config else []
+    evaluations += [(single_label(t), layout.stage_one_weights(t), layout.single_eval_dir(t))
+                    for t in experiment.uda_configs]
+    for label, checkpoint, out in evaluations:
         if not (out / 'results.json').exists():
-            run_step('test.py', [first_config, checkpoint, '--work-dir', out, '--name', name])
+            run_step('test.py', [first_config, checkpoint, '--work-dir', out, '--name', label])
         rows.append(out / 'results.json')
 
-    step(f'stage two: merging the {len(singles)} stage-one checkpoints without data')
-    for name, options in MERGES:
-        out = work_dir / 'merged' / slug(name)
+    step(f'stage two: merging the {len(experiment.uda_configs)} stage-one checkpoints without data')
+    singles = [layout.stage_one_weights(t) for t in experiment.uda_configs]
+    for row in MERGE_ROWS:
+        out = layout.merge_dir(row)
         if not (out / 'results.json').exists():
-            run_step('merge.py', [first_config, *singles.values(), '--out', out / 'merged.pth',
-                                  '--work-dir', out, '--name', name, *options])
+            run_step('merge.py', [first_config, *singles, '--out', out / 'merged.pth',
+                                  '--work-dir', out, '--name', row.label, *row.options])
         rows.append(out / 'results.json')
 
     models = [record for path in rows for record in read_results(path)]
-    paths = write_results(models, work_dir, title=f'{experiment.name}: per-domain mIoU (%)')
-    plot_domain_bars(models, work_dir / 'results.png')
+    paths = write_results(models, layout.root, title=f'{experiment.name}: per-domain mIoU (%)')
+    plot_domain_bars(models, layout.root / 'results.png')
     minutes = (time.time() - start) / 60
-    timing = work_dir / 'timing.json'
-    if steps_run or not timing.exists():
+    if steps_run or not layout.timing.exists():
         # the job's total over its invocations: a resumed job adds to it, a finished one keeps it
-        total = minutes + (json.loads(timing.read_text())['minutes'] if timing.exists() else 0.0)
-        atomic_write_bytes(timing, (json.dumps(dict(minutes=round(total, 2))) + '\n').encode())
+        total = minutes + (json.loads(layout.timing.read_text())['minutes']
+                           if layout.timing.exists() else 0.0)
+        atomic_write_bytes(layout.timing, (json.dumps(dict(minutes=round(total, 2))) + '\n').encode())
     print('\n' + paths['md'].read_text())
     print(f'main job finished in {minutes:.1f} min; table: {paths["md"]}, '
-          f'figure: {work_dir / "results.png"}')
+          f'figure: {layout.root / "results.png"}')
     return paths['md']

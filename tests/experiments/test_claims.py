@@ -4,12 +4,15 @@ import math
 
 import pytest
 
-from mtda.claims import paper_numbers as paper
-from mtda.claims import study
-from mtda.claims.summary import (TARGETS, claim_buffers, claim_lmc, claim_merge_beats_best_single,
-                                 hmean_over, mean_std, render_claims_markdown, subset_name,
-                                 subsets, summarize, verdict)
+from experiments.claims import paper_numbers as paper
+from experiments.claims import study
+from experiments.claims.summary import (claim_buffers, claim_lmc, claim_merge_beats_best_single,
+                                        hmean_over, mean_std, render_claims_markdown, subset_name,
+                                        subsets, summarize, verdict)
+from experiments.layout import TARGETS, JobLayout
+from experiments.main_job import tiny_experiment
 from mtda.errors import MtdaError
+from support import CONFIGS
 
 
 def record(c, i, a, d):
@@ -26,14 +29,13 @@ def lmc(curve_ci):
 
 def run(shift=0.0):
     """One seed: D is the best single; merges add ``shift`` to every domain of a fixed record."""
-    models = {'single: cityscapes': record(40, 20, 20, 10), 'single: idd': record(20, 40, 20, 10),
-              'single: acdc': record(20, 20, 40, 10), 'single: dark_zurich': record(20, 20, 20, 20),
-              'merged (pool BN)': record(30 + shift, 30, 30, 20),
-              'merged (mean BN)': record(30, 30, 30, 18), 'merged (first BN)': record(30, 30, 30, 15),
-              'merged encoder, own heads': record(30, 30, 30, 22)}
+    singles = {'cityscapes': record(40, 20, 20, 10), 'idd': record(20, 40, 20, 10),
+               'acdc': record(20, 20, 40, 10), 'dark_zurich': record(20, 20, 20, 20)}
+    merges = {'pool': record(30 + shift, 30, 30, 20), 'mean': record(30, 30, 30, 18),
+              'first': record(30, 30, 30, 15), 'own_heads': record(30, 30, 30, 22)}
     found = {subset_name(s): record(30 + shift, 30, 30, 15) for s in subsets() if len(s) > 1}
-    found['C+I+A+D'] = models['merged (pool BN)']
-    return dict(models=models, subsets=found, cs_idd_own_heads=record(32, 32, 0, 0),
+    found['C+I+A+D'] = merges['pool']
+    return dict(singles=singles, merges=merges, subsets=found, cs_idd_own_heads=record(32, 32, 0, 0),
                 lmc={'shared init': lmc([30, 32, 31]), 'different init': lmc([30, 5, 31])})
 
 
@@ -96,15 +98,25 @@ def test_claims_markdown_has_every_claim_and_fifteen_subset_rows():
     assert 'Produced by a test.' in text
 
 
-def test_study_asks_for_every_subset_merge_and_both_sweeps_once(tmp_path, monkeypatch):
-    calls = []
-    monkeypatch.setattr(study, 'run_tool_step', lambda tool, args: calls.append((tool, args)))
-    experiment = study.tiny_experiment()
-    seed0, seed1 = tmp_path / 'seed0', tmp_path / 'seed1'
-    done = seed0 / 'subsets' / 'C+A'
+class RecordingTools:
+    """Stands in for experiments.main_job.Tools: records the steps instead of running them."""
+
+    def __init__(self):
+        self.calls = []
+
+    def run(self, tool, args):
+        self.calls.append((tool, list(args)))
+
+
+def test_study_asks_for_every_subset_merge_and_both_sweeps_once(tmp_path):
+    tools = RecordingTools()
+    calls = tools.calls
+    experiment = tiny_experiment(CONFIGS)
+    seed0, seed1 = JobLayout(tmp_path / 'seed0'), JobLayout(tmp_path / 'seed1')
+    done = seed0.subset_dir('C+A')
     done.mkdir(parents=True)
     (done / 'results.json').write_text('{}')
-    study.run_subset_merges(experiment, seed0)
+    study.run_subset_merges(experiment, seed0, tools=tools)
     merged = {args[args.index('--name') + 1]: args for tool, args in calls if tool == 'merge.py'}
     # 6 pairs + 4 triples - the one already done + the encoder-only C+I merge
     assert len(merged) == 10 and 'merged C+A' not in merged
@@ -112,11 +124,11 @@ def test_study_asks_for_every_subset_merge_and_both_sweeps_once(tmp_path, monkey
     assert [p.parts[-3] for p in inputs] == ['idd', 'acdc', 'dark_zurich']
     assert merged['merged C+I_own_heads'][-2:] == ['--heads', 'separate']
     calls.clear()
-    study.run_lmc_sweeps(experiment, seed0, seed1)
+    study.run_lmc_sweeps(experiment, seed0, seed1, tools=tools)
     ends = [(args[1].parts[-5], args[2].parts[-5], args[2].parts[-3]) for _, args in calls]
     assert ends == [('seed0', 'seed0', 'idd'), ('seed0', 'seed1', 'idd')]
 
 
 def test_study_needs_two_different_seeds(tmp_path):
     with pytest.raises(MtdaError, match='--seeds 0: the study needs at least two'):
-        study.run_claims_study(tmp_path, seeds=[0])
+        study.run_claims_study(tmp_path, configs_dir=CONFIGS, tools=RecordingTools(), seeds=[0])

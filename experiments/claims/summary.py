@@ -1,9 +1,10 @@
 """The paper's claims, measured over seeds: numbers, verdicts and ``claims.md``. Pure Python.
 
 Input: ``runs = {family: {seed: run}}``, where a run (one seed of one model family, collected by
-:func:`mtda.claims.study.collect_run`) is::
+:func:`experiments.claims.study.collect_run`) is::
 
-    {'models': {row name: results record},      # the main job's rows ('single: cityscapes', ...)
+    {'singles': {target: results record},        # the main job's stage-one models
+     'merges': {merge row key: record},           # its merges (experiments.layout.MERGE_ROWS)
      'subsets': {'C+I': record, ...},            # pool merges of every subset of >= 2 targets
      'cs_idd_own_heads': record,                 # encoder-only merge of C and I
      'lmc': {'shared init': lmc data, 'different init': lmc data}}   # tools/analyze_lmc.py output
@@ -18,11 +19,11 @@ from itertools import combinations
 from statistics import mean, stdev
 from typing import Any, Dict, List, Mapping, Sequence
 
-from ..analysis.lmc import hmean_barrier
-from ..evaluation.scores import harmonic_mean
-from . import paper_numbers as paper
+from mtda.analysis.lmc import hmean_barrier
+from mtda.evaluation.scores import harmonic_mean
 
-TARGETS = ('cityscapes', 'idd', 'acdc', 'dark_zurich')
+from ..layout import TARGETS
+from . import paper_numbers as paper
 LETTER = dict(zip(TARGETS, 'CIAD'))
 CS_IDD = ('cityscapes', 'idd')
 
@@ -61,7 +62,7 @@ def verdict(differences: Sequence[float]) -> str:
 
 
 def single(run: Mapping, target: str) -> Mapping:
-    return run['models'][f'single: {target}']
+    return run['singles'][target]
 
 
 def subset_record(run: Mapping, targets: Sequence[str]) -> Mapping:
@@ -106,7 +107,7 @@ def claim_merge_beats_best_single(runs: Mapping[Any, Mapping]) -> Dict[str, Any]
         best_ci = max(hmean_over(single(run, t), CS_IDD) for t in CS_IDD)
         merged_ci = hmean_over(run['subsets']['C+I'], CS_IDD)
         best_all = max(hmean_over(single(run, t)) for t in TARGETS)
-        merged_all = hmean_over(run['models']['merged (pool BN)'])
+        merged_all = hmean_over(run['merges']['pool'])
         return {'C+I: best single': best_ci, 'C+I: merged': merged_ci,
                 'C+I: difference': merged_ci - best_ci,
                 'all: best single': best_all, 'all: merged': merged_all,
@@ -120,7 +121,7 @@ def claim_merge_beats_best_single(runs: Mapping[Any, Mapping]) -> Dict[str, Any]
 def claim_buffers(runs: Mapping[Any, Mapping]) -> Dict[str, Any]:
     """C4: H-mean of the four-target merge with BN buffers pooled vs averaged vs taken from one."""
     def per_seed(run):
-        h = {policy: hmean_over(run['models'][f'merged ({policy} BN)'])
+        h = {policy: hmean_over(run['merges'][policy])
              for policy in ('pool', 'mean', 'first')}
         return {**h, 'pool - mean': h['pool'] - h['mean'], 'pool - first': h['pool'] - h['first']}
 
@@ -132,8 +133,8 @@ def claim_buffers(runs: Mapping[Any, Mapping]) -> Dict[str, Any]:
 def claim_encoder_only(runs: Mapping[Any, Mapping]) -> Dict[str, Any]:
     """C5: encoder-only merge (each domain's own head) minus the full merge."""
     def per_seed(run):
-        full_all = hmean_over(run['models']['merged (pool BN)'])
-        own_all = hmean_over(run['models']['merged encoder, own heads'])
+        full_all = hmean_over(run['merges']['pool'])
+        own_all = hmean_over(run['merges']['own_heads'])
         full_ci = hmean_over(run['subsets']['C+I'], CS_IDD)
         own_ci = hmean_over(run['cs_idd_own_heads'], CS_IDD)
         return {'C+I: full': full_ci, 'C+I: own heads': own_ci, 'C+I: difference': own_ci - full_ci,

@@ -1,8 +1,9 @@
 """Experiment configs (configs/mtda/*.py) as the main job reads them."""
 import pytest
 
+from experiments.layout import TARGETS
+from experiments.main_job import load_experiment, tiny_experiment, tiny_families
 from mtda.errors import MtdaError
-from mtda.main_job import TARGETS, TINY_FAMILIES, load_experiment, tiny_experiment
 from support import CONFIGS
 
 EXPERIMENTS = sorted((CONFIGS / 'mtda').glob('*.py'))
@@ -22,8 +23,10 @@ def test_every_experiment_config_names_existing_configs_for_the_four_targets(pat
 
 
 def test_tiny_families_have_experiment_configs():
-    assert tiny_experiment().work_dir.as_posix() == 'work_dirs/mtda_tiny'
-    assert {tiny_experiment(f).name for f in TINY_FAMILIES} == {f'gta2all_{f}' for f in TINY_FAMILIES}
+    assert tiny_experiment(CONFIGS).work_dir.as_posix() == 'work_dirs/mtda_tiny'
+    families = tiny_families(CONFIGS)
+    assert 'daformer_mit-b0_tiny' in families and len(families) >= 3
+    assert {tiny_experiment(CONFIGS, f).name for f in families} == {f'gta2all_{f}' for f in families}
 
 
 @pytest.mark.parametrize('body, message', [

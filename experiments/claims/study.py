@@ -1,7 +1,7 @@
 """The claims study: the main job for several seeds and model families, the extra merges and
 linear-mode-connectivity sweeps the claims need, then ``claims.{json,md}``.
 
-    for each family, for each seed:   mtda.main_job (data, shared init, 4 stage-one runs,
+    for each family, for each seed:   experiments.main_job (data, shared init, 4 stage-one runs,
                                       pool/mean/first/own-heads merges, every model evaluated)
                                       -> subsets/<C+I ...>/   pool merge of every subset of >= 2
                                          targets (the all-four one is the main job's)
@@ -11,7 +11,8 @@ linear-mode-connectivity sweeps the claims need, then ``claims.{json,md}``.
     -> summary.summarize -> claims.json, claims.md
 
 Each step is a ``tools/*.py`` process and is skipped when its output exists, so the study resumes
-after an interruption and can reuse main-job work dirs laid out as ``<root>/<family>/seed<N>``.
+after an interruption and can reuse main-job work dirs laid out as ``<root>/<family>/seed<N>``
+(each a :class:`~experiments.layout.JobLayout`).
 The synthetic data are made once (``data_seed``) and shared by every seed: the seeds vary training
 only.
 """
@@ -20,66 +21,73 @@ import time
 from pathlib import Path
 from typing import Dict, Optional, Sequence
 
-from ..errors import MtdaError
-from ..io.atomic import atomic_write_bytes
-from ..main_job import Experiment, run_main_job, run_tool_step, step, tiny_experiment
-from .summary import TARGETS, render_claims_markdown, subset_name, subsets, summarize
+from mtda.errors import MtdaError
+from mtda.io.atomic import atomic_write_bytes
+
+from ..layout import MERGE_ROWS, TARGETS, JobLayout
+from ..main_job import Experiment, Tools, run_main_job, step, tiny_experiment
+from .summary import render_claims_markdown, subset_name, subsets, summarize
 
 #: the model families of the study: the main one (C6's table) first
 FAMILIES = ('daformer_mit-b0_tiny', 'daformer_r18_tiny')
 
 
-def seed_dir(root, family: str, seed: int) -> Path:
-    return Path(root) / family / f'seed{seed}'
+LMC_KINDS = ('shared_init', 'different_init')
 
 
-def stage_one_weights(work_dir: Path, target: str) -> Path:
-    return work_dir / 'stage_one' / target / 'weights' / 'final.pth'
+def seed_layout(root, family: str, seed: int) -> JobLayout:
+    return JobLayout(Path(root) / family / f'seed{seed}')
 
 
-def run_subset_merges(experiment: Experiment, work_dir: Path) -> None:
+def run_subset_merges(experiment: Experiment, layout: JobLayout, *, tools: Tools) -> None:
     """Pool merges of every subset of two or three targets, and the encoder-only C+I merge."""
-    config = next(iter(experiment.uda_configs.values()))
     jobs = [(subset_name(s), list(s), []) for s in subsets() if 1 < len(s) < len(TARGETS)]
     jobs.append(('C+I_own_heads', ['cityscapes', 'idd'], ['--heads', 'separate']))
     for name, targets, options in jobs:
-        out = work_dir / 'subsets' / name
+        out = layout.subset_dir(name)
         if (out / 'results.json').exists():
             continue
-        step(f'claims: merge {name} ({work_dir})')
-        run_tool_step('merge.py', [config, *(stage_one_weights(work_dir, t) for t in targets),
-                              '--out', out / 'merged.pth', '--work-dir', out,
-                              '--name', f'merged {name}', '--buffers', 'pool', *options])
+        step(f'claims: merge {name} ({layout.root})')
+        tools.run('merge.py', [experiment.first_config,
+                               *(layout.stage_one_weights(t) for t in targets),
+                               '--out', out / 'merged.pth', '--work-dir', out,
+                               '--name', f'merged {name}', '--buffers', 'pool', *options])
 
 
-def run_lmc_sweeps(experiment: Experiment, work_dir: Path, other_seed_dir: Path) -> None:
+def run_lmc_sweeps(experiment: Experiment, layout: JobLayout, other_seed: JobLayout, *,
+                   tools: Tools) -> None:
     """θ(λ) from this seed's Cityscapes model to its IDD model, and to the next seed's."""
-    config = next(iter(experiment.uda_configs.values()))
-    start = stage_one_weights(work_dir, 'cityscapes')
-    for kind, end in (('shared_init', stage_one_weights(work_dir, 'idd')),
-                      ('different_init', stage_one_weights(other_seed_dir, 'idd'))):
-        out = work_dir / 'lmc' / kind
+    start = layout.stage_one_weights('cityscapes')
+    ends = dict(shared_init=layout.stage_one_weights('idd'),
+                different_init=other_seed.stage_one_weights('idd'))
+    for kind in LMC_KINDS:
+        out = layout.lmc_dir(kind)
         if (out / 'lmc.json').exists():
             continue
-        step(f'claims: linear mode connectivity, {kind.replace("_", " ")} ({work_dir})')
-        run_tool_step('analyze_lmc.py', [config, start, end, '--steps', 11, '--work-dir', out])
+        step(f'claims: linear mode connectivity, {kind.replace("_", " ")} ({layout.root})')
+        tools.run('analyze_lmc.py', [experiment.first_config, start, ends[kind], '--steps', 11,
+                                     '--work-dir', out])
 
 
-def collect_run(work_dir: Path) -> dict:
-    """Read one seed's results into the shape :mod:`mtda.claims.summary` takes."""
-    from ..evaluation import read_results
-    models = {m['name']: m for m in read_results(work_dir / 'results.json')}
-    found = {subset_name(s): read_results(work_dir / 'subsets' / subset_name(s) /
-                                          'results.json')[0]
+def collect_run(layout: JobLayout) -> dict:
+    """Read one seed's results, by the folder each step wrote, into the shape
+    :mod:`experiments.claims.summary` takes."""
+    from mtda.evaluation import read_results
+
+    def one(folder):
+        return read_results(folder / 'results.json')[0]
+
+    merges = {row.key: one(layout.merge_dir(row)) for row in MERGE_ROWS}
+    found = {subset_name(s): one(layout.subset_dir(subset_name(s)))
              for s in subsets() if 1 < len(s) < len(TARGETS)}
-    found[subset_name(TARGETS)] = models['merged (pool BN)']
-    own = read_results(work_dir / 'subsets' / 'C+I_own_heads' / 'results.json')[0]
-    lmc = {kind.replace('_', ' '): json.loads((work_dir / 'lmc' / kind / 'lmc.json').read_text())
-           for kind in ('shared_init', 'different_init')}
-    return dict(models=models, subsets=found, cs_idd_own_heads=own, lmc=lmc)
+    found[subset_name(TARGETS)] = merges['pool']
+    lmc = {kind.replace('_', ' '): json.loads((layout.lmc_dir(kind) / 'lmc.json').read_text())
+           for kind in LMC_KINDS}
+    return dict(singles={t: one(layout.single_eval_dir(t)) for t in TARGETS}, merges=merges,
+                subsets=found, cs_idd_own_heads=one(layout.subset_dir('C+I_own_heads')), lmc=lmc)
 
 
-def run_claims_study(root='work_dirs/claims', *, families: Sequence[str] = FAMILIES,
+def run_claims_study(root, *, configs_dir, tools: Tools, families: Sequence[str] = FAMILIES,
                      seeds: Sequence[int] = (0, 1, 2), data_root='data', data_seed: int = 0,
                      pretrain_iters: Optional[int] = None, uda_iters: Optional[int] = None,
                      command: str = '') -> Dict[str, Path]:
@@ -87,6 +95,8 @@ def run_claims_study(root='work_dirs/claims', *, families: Sequence[str] = FAMIL
 
     Args:
         root: work dir of the study; each seed's main job goes to ``root/<family>/seed<N>``.
+        configs_dir: the ``configs/`` folder holding ``mtda/gta2all_<family>.py``.
+        tools: the tools to run each step with.
         families: tiny model families; the first one's subset table is C6.
         seeds: training seeds (at least two: the different-init sweep pairs seed s with the next).
         data_root / data_seed: the synthetic datasets (made once, shared by every seed).
@@ -100,20 +110,20 @@ def run_claims_study(root='work_dirs/claims', *, families: Sequence[str] = FAMIL
     start = time.time()
     root = Path(root)
     for family in families:
-        experiment = tiny_experiment(family)
+        experiment = tiny_experiment(configs_dir, family)
         for seed in seeds:
-            run_main_job(experiment, work_dir=seed_dir(root, family, seed), data_root=data_root,
-                         seed=seed, data_seed=data_seed, pretrain_iters=pretrain_iters,
-                         uda_iters=uda_iters)
+            run_main_job(experiment, tools=tools, work_dir=seed_layout(root, family, seed).root,
+                         data_root=data_root, seed=seed, data_seed=data_seed,
+                         pretrain_iters=pretrain_iters, uda_iters=uda_iters)
         for i, seed in enumerate(seeds):
-            work_dir = seed_dir(root, family, seed)
-            run_subset_merges(experiment, work_dir)
-            run_lmc_sweeps(experiment, work_dir,
-                           seed_dir(root, family, seeds[(i + 1) % len(seeds)]))
-    runs = {family: {seed: collect_run(seed_dir(root, family, seed)) for seed in seeds}
+            layout = seed_layout(root, family, seed)
+            run_subset_merges(experiment, layout, tools=tools)
+            run_lmc_sweeps(experiment, layout,
+                           seed_layout(root, family, seeds[(i + 1) % len(seeds)]), tools=tools)
+    runs = {family: {seed: collect_run(seed_layout(root, family, seed)) for seed in seeds}
             for family in families}
     claims = summarize(runs, main_family=families[0])
-    minutes = {family: sum(_job_minutes(seed_dir(root, family, seed)) for seed in seeds)
+    minutes = {family: sum(_job_minutes(seed_layout(root, family, seed)) for seed in seeds)
                for family in families}
     claims['minutes'] = dict(main_jobs=minutes, this_run=round((time.time() - start) / 60, 2))
     preamble = (f'Produced by `{command or "python tools/run_claims.py"}`: families '
@@ -128,6 +138,5 @@ def run_claims_study(root='work_dirs/claims', *, families: Sequence[str] = FAMIL
     return paths
 
 
-def _job_minutes(work_dir: Path) -> float:
-    timing = work_dir / 'timing.json'
-    return json.loads(timing.read_text())['minutes'] if timing.exists() else 0.0
+def _job_minutes(layout: JobLayout) -> float:
+    return json.loads(layout.timing.read_text())['minutes'] if layout.timing.exists() else 0.0

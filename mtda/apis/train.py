@@ -1,4 +1,5 @@
-"""Build mmengine's Runner from a config and train, with mtda's resume and AMP conventions.
+"""Build mmengine's Runner from a config and train, with mtda's resume and AMP conventions
+(what ``tools/train.py`` runs).
 
 Resuming reads the run's own work-dir checkpoint with mmengine's plain ``torch.load`` (weights-only
 under torch >= 2.6); that works because ``PlainCheckpointHook`` writes checkpoints as plain data.
@@ -12,8 +13,8 @@ from mmengine.runner import Runner
 
 from ..config import check_target_domain, load_config
 from ..datasets.data_check import check_datasets
-from .atomic_checkpoints import repair_resume_state, use_atomic_checkpoints
-from .cpu_distributed import prepare_cpu_distributed
+from ..training.atomic_checkpoints import repair_resume_state, use_atomic_checkpoints
+from ..training.cpu_distributed import prepare_cpu_distributed
 from ..errors import MtdaError
 
 

@@ -1,0 +1,95 @@
+"""What the studies share: the target domains, the merges of the main table and where every step
+writes, each defined once.
+
+A study reads results back by the step that wrote them (a folder of this layout), never by the row
+label printed in the tables.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+#: the four target domains of the paper's multi-target setting, in its table order
+TARGETS = ('cityscapes', 'idd', 'acdc', 'dark_zurich')
+
+
+@dataclass(frozen=True)
+class MergeRow:
+    """One merge of the main table.
+
+    Args:
+        key: stable name: its folder under ``merged/`` and the key studies read it by.
+        label: the row label in the tables.
+        options: ``tools/merge.py`` options.
+    """
+    key: str
+    label: str
+    options: tuple
+
+
+MERGE_ROWS = (
+    MergeRow('pool', 'merged (pool BN)', ('--buffers', 'pool')),
+    MergeRow('mean', 'merged (mean BN)', ('--buffers', 'mean')),
+    MergeRow('first', 'merged (first BN)', ('--buffers', 'first')),
+    MergeRow('own_heads', 'merged encoder, own heads', ('--buffers', 'pool', '--heads', 'separate')),
+)
+SOURCE_ONLY_LABEL = 'source-only (GTA)'
+
+
+def single_label(target: str) -> str:
+    """The table's row label of the stage-one model of ``target``."""
+    return f'single: {target}'
+
+
+@dataclass(frozen=True)
+class JobLayout:
+    """Where one main job (one model family, one seed) writes, under ``root``::
+
+        shared_init.pth                      the init every stage-one run starts from
+        source_only/weights/final.pth        the source-only model (the miniature's init source)
+        stage_one/<target>/weights/final.pth one stage-one export per target
+        eval/source_only/, eval/<target>/    results.json of the source-only and single models
+        merged/<row key>/                    merged.pth and results.json per merge row
+        subsets/<C+I ...>/, lmc/<kind>/      the claims study's extra merges and sweeps
+        results.{json,md,csv,png}, timing.json
+    """
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, 'root', Path(self.root))
+
+    @property
+    def shared_init(self) -> Path:
+        return self.root / 'shared_init.pth'
+
+    @property
+    def source_only_dir(self) -> Path:
+        return self.root / 'source_only'
+
+    @property
+    def source_only_weights(self) -> Path:
+        return self.source_only_dir / 'weights' / 'final.pth'
+
+    def stage_one_dir(self, target: str) -> Path:
+        return self.root / 'stage_one' / target
+
+    def stage_one_weights(self, target: str) -> Path:
+        return self.stage_one_dir(target) / 'weights' / 'final.pth'
+
+    @property
+    def source_only_eval_dir(self) -> Path:
+        return self.root / 'eval' / 'source_only'
+
+    def single_eval_dir(self, target: str) -> Path:
+        return self.root / 'eval' / target
+
+    def merge_dir(self, row: MergeRow) -> Path:
+        return self.root / 'merged' / row.key
+
+    def subset_dir(self, name: str) -> Path:
+        return self.root / 'subsets' / name
+
+    def lmc_dir(self, kind: str) -> Path:
+        return self.root / 'lmc' / kind
+
+    @property
+    def timing(self) -> Path:
+        return self.root / 'timing.json'

@@ -1,0 +1,60 @@
+"""The linear-mode-connectivity sweep between two checkpoints (what ``tools/analyze_lmc.py`` runs).
+
+The grid, the barrier and the results files are :mod:`mtda.analysis.lmc`; this is the runner part.
+"""
+import logging
+from pathlib import Path
+from typing import Any
+
+from mmengine.logging import print_log
+
+from ..analysis.lmc import hmean_barrier, lambdas, lmc_point
+from ..io import load_checkpoint_file, sha256_file
+from ..io.segmentor_state import select_segmentor_state
+from ..merging import check_lineage, classify_state_dict_entries, interpolate_state_dicts
+from ..models.segmentor import batchnorm_types, load_state_strict, segmentor_of
+from .evaluate import build_test_runner, test_results
+
+
+def lmc_sweep(cfg, checkpoint_a, checkpoint_b, *, steps: int = 11, model: str = 'student'
+              ) -> dict[str, Any]:
+    """Evaluate θ(λ) on every target domain of ``cfg`` for ``steps`` values of λ.
+
+    Args:
+        cfg: a loaded config whose ``test_cfg`` is a MultiDomainTestLoop.
+        checkpoint_a: the model at λ = 0.
+        checkpoint_b: the model at λ = 1.
+        steps: number of evenly spaced λ in [0, 1].
+        model: ``'student'`` or ``'teacher'``, read from UDA checkpoints.
+
+    Returns:
+        ``{'checkpoint_a', 'checkpoint_b', 'config', 'domains', 'points': [{'lambda', 'mIoU':
+        {domain: value}, 'hmean', 'mean'}], 'hmean_barrier', 'lineage'}``.
+    """
+    grid = lambdas(steps)
+    names = (str(checkpoint_a), str(checkpoint_b))
+    loaded = [load_checkpoint_file(path) for path in names]
+    states = [select_segmentor_state(c, path, model=model) for c, path in zip(loaded, names)]
+    metas = [(path, dict(c.get('meta') or {})) for c, path in zip(loaded, names)]
+    del loaded
+    # Different inits are what this analysis exists to show, so they are reported, not refused.
+    lineage = check_lineage(metas, allow_different_init=True)
+    for line in lineage:
+        print_log(f'LMC: {line}', logger='current', level=logging.WARNING)
+
+    runner = build_test_runner(cfg)
+    segmentor, _ = segmentor_of(runner.model)
+    kinds = classify_state_dict_entries(segmentor, batchnorm_types=batchnorm_types())
+    points = []
+    for lam in grid:
+        point = interpolate_state_dicts(states[0], states[1], lam=lam, kinds=kinds, names=names)
+        load_state_strict(segmentor, point, f'θ(λ={lam:g}) of {names[0]} and {names[1]}')
+        runner.test()
+        record = test_results(runner, name=f'λ={lam:.2f}')
+        points.append(lmc_point(lam, record))
+        print_log(f'LMC: λ={lam:.2f} H-mean {record["hmean"]:.2f}', logger='current')
+    return dict(checkpoint_a=names[0], checkpoint_b=names[1],
+                sha256=[sha256_file(path) for path in names], model=model,
+                config=Path(cfg.filename).name if cfg.filename else None,
+                domains=list(points[0]['mIoU']), points=points,
+                hmean_barrier=hmean_barrier(points), lineage=lineage)

@@ -1,0 +1,350 @@
+"""Stage two on files: checked inputs -> streamed merge -> per-domain heads -> atomic save with provenance.
+
+What :class:`~mtda.merging.hook.MergeHook` and ``tools/merge.py`` do with checkpoint files, without
+mmengine or mmseg, so it can be read and tested alone::
+
+    MergeSpec(checkpoints, weights, buffers, heads, model, domains, out, ...)   every option checked once
+      merge_files(spec, kinds=..., config_domains=...)
+        merge_checkpoint_files       one file in memory at a time: load_checkpoint_file (weights-only)
+          merge_state_dicts            -> select_segmentor_state (student/teacher) -> lineage check
+                                       -> [heads='separate': keep a copy of its head]
+        assign_domain_heads          heads='separate': which domain each checkpoint's head serves
+      merge_provenance               the output's ``meta``: inputs with sha256, weights, policies
+      save_merged                    atomic .pth (+ .safetensors)
+
+``heads='separate'`` is the paper's encoder-only merge ("Ours†", its ``merge.py --sep_head``): the
+whole model is merged, then each domain is evaluated with the decode head (and the head's
+BatchNorm buffers) of its own checkpoint. The per-domain heads are saved under ``domain_heads``
+(``{domain: {key: tensor}}``); ``state_dict`` holds the fully merged model, so the file is an
+ordinary mmseg checkpoint as well. The rules themselves are in ``docs/merging.md``.
+"""
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+from tqdm import tqdm
+
+from mtda.errors import CheckpointError, MergeError
+from mtda.io import atomic_save, load_checkpoint_file, provenance
+from mtda.io.atomic import atomic_output
+from mtda.io.segmentor_state import MODEL_ROLES, check_model_role, select_segmentor_state
+from mtda.merging.classify import EntryKind, filter_by_prefix
+from mtda.merging.rules import normalize_merge_weights
+from mtda.merging.stream import BUFFER_POLICIES, MergeResult, check_buffer_policy, merge_state_dicts
+from mtda.merging.validate import check_lineage
+
+# Modules of an mmseg segmentor that --heads separate keeps per domain; everything else is the encoder.
+HEAD_PREFIXES = ('decode_head', 'auxiliary_head')
+HEAD_POLICIES = ('merge', 'separate')
+__all__ = ['BUFFER_POLICIES', 'HEAD_POLICIES', 'HEAD_PREFIXES', 'MODEL_ROLES', 'MergeSpec',
+           'MergedCheckpoints', 'assign_domain_heads', 'check_merge_inputs', 'merge_checkpoint_files',
+           'merge_files', 'merge_provenance', 'save_merged']
+
+
+def check_merge_inputs(checkpoints: Sequence, *, out=None) -> list[str]:
+    """Checks on the file list that need no file contents.
+
+    Args:
+        checkpoints: the input files, in merge order.
+        out: the output file, if any.
+
+    Returns:
+        Warning lines (an input given twice counts twice in the average).
+
+    Raises:
+        MergeError: fewer than two inputs, or the output would overwrite an input.
+        CheckpointError: an input that does not exist.
+    """
+    paths = [Path(p) for p in checkpoints]
+    if len(paths) < 2:
+        raise MergeError(f'merging needs at least two checkpoints, got {len(paths)} '
+                         f'({", ".join(map(str, paths)) or "none"}); pass two or more')
+    for path in paths:
+        if not path.is_file():
+            raise CheckpointError(f'{path}: no such checkpoint file; check the path')
+    resolved = [p.resolve() for p in paths]
+    if out is not None and Path(out).resolve() in resolved:
+        raise MergeError(f'--out {out} is also an input checkpoint and would be overwritten; '
+                         'choose another output path')
+    warnings = []
+    for i, path in enumerate(resolved):
+        if path in resolved[:i]:
+            warnings.append(f'{paths[i]} is given more than once, so it counts '
+                            f'{resolved.count(path)} times in the average')
+    return list(dict.fromkeys(warnings))
+
+
+@dataclass(frozen=True)
+class MergeSpec:
+    """What to merge and how: every option of ``tools/merge.py`` and ``MergeHook``, checked once.
+
+    Constructing a spec checks the files (they exist, the output is not an input) and every option
+    before any checkpoint is read; it is the one place where merge options are validated.
+
+    Args:
+        checkpoints: two or more files fine-tuned from one init, in merge order.
+        weights: parameter weights, one positive number per checkpoint (normalised); ``None``:
+            uniform. BatchNorm statistics are weighted by their counters under ``buffers='pool'``.
+        buffers: one of :data:`~mtda.merging.stream.BUFFER_POLICIES`.
+        heads: one of :data:`HEAD_POLICIES`.
+        model: one of :data:`MODEL_ROLES`: which segmentor to read from a full UDA checkpoint.
+        domains: the target domain of each checkpoint (for separate heads); ``None``: from each
+            checkpoint's ``meta['target_domain']``, else the config's domains in order.
+        allow_different_init: merge checkpoints that record different ``init_sha256``.
+        out: the ``.pth`` to write (``None``: do not save).
+        safetensors: also write ``out`` with suffix ``.safetensors``.
+
+    Raises:
+        MergeError, CheckpointError: one line naming the file or option and the fix.
+    """
+
+    checkpoints: tuple
+    weights: Optional[tuple] = None
+    buffers: str = 'pool'
+    heads: str = 'merge'
+    model: str = 'student'
+    domains: Optional[tuple] = None
+    allow_different_init: bool = False
+    out: Optional[str] = None
+    safetensors: bool = False
+    #: warning lines found while checking (an input given twice)
+    warnings: tuple = field(default=(), init=False)
+
+    def __post_init__(self) -> None:
+        def store(name, value):
+            object.__setattr__(self, name, value)
+
+        # Paths as strings: a spec can become a hook entry of a config, which mmengine dumps.
+        store('checkpoints', tuple(str(p) for p in self.checkpoints))
+        store('out', None if self.out is None else str(self.out))
+        store('weights', None if self.weights is None else tuple(self.weights))
+        store('domains', None if self.domains is None else tuple(self.domains))
+        store('warnings', tuple(check_merge_inputs(self.checkpoints, out=self.out)))
+        normalize_merge_weights(self.weights, len(self.checkpoints), names=self.checkpoints)
+        check_buffer_policy(self.buffers)
+        if self.heads not in HEAD_POLICIES:
+            raise MergeError(f'unknown --heads {self.heads!r}; choose one of {", ".join(HEAD_POLICIES)}')
+        check_model_role(self.model)
+        if self.domains is not None and len(self.domains) != len(self.checkpoints):
+            raise MergeError(f'--domains has {len(self.domains)} name(s) for {len(self.checkpoints)} '
+                             'checkpoint(s); give one target domain per checkpoint, in checkpoint order')
+        if self.out is not None and Path(self.out).suffix == '.safetensors':
+            raise MergeError(f'--out {self.out}: give the .pth path; --safetensors writes the '
+                             '.safetensors file beside it')
+
+
+@dataclass
+class MergedCheckpoints:
+    """What :func:`merge_checkpoint_files` (and :func:`merge_files`) produced.
+
+    Args:
+        result: the merged state dict with names, weights and buffer policy.
+        metas: each input's ``meta`` (``{}`` if it has none), in input order.
+        heads: each input's decode/auxiliary head entries (``heads='separate'`` only, else empty).
+        model: which segmentor was read from each file (``'student'`` or ``'teacher'``).
+        warnings: lineage warnings (inputs without ``init_sha256``, a tolerated mismatch) and, from
+            :func:`merge_files`, the input and head-assignment warnings.
+        domain_heads: ``{domain: head entries}`` (:func:`assign_domain_heads`; separate heads only).
+    """
+
+    result: MergeResult
+    metas: list
+    heads: list = field(default_factory=list)
+    model: str = 'student'
+    warnings: list = field(default_factory=list)
+    domain_heads: dict = field(default_factory=dict)
+
+
+def merge_checkpoint_files(checkpoints: Sequence, *, kinds: Mapping[str, EntryKind],
+                           weights: Optional[Sequence[float]] = None, buffers: str = 'pool',
+                           heads: str = 'merge', model_role: str = 'student',
+                           allow_different_init: bool = False,
+                           progress: bool = True) -> MergedCheckpoints:
+    """Merge checkpoint files of one architecture, one file in memory at a time.
+
+    Args:
+        checkpoints: input files (weights-only exports or full UDA checkpoints).
+        kinds: the entries of the segmentor the result is for, classified from its module tree
+            (``classify_state_dict_entries(segmentor, batchnorm_types=batchnorm_types())``).
+        weights: parameter weights, one positive number per file; default uniform.
+        buffers: BatchNorm buffer policy, ``'pool'``, ``'mean'`` or ``'first'``.
+        heads: ``'merge'``, or ``'separate'`` to also keep each file's head.
+        model_role: ``'student'`` or ``'teacher'`` (see :mod:`mtda.io.segmentor_state`).
+        allow_different_init: merge even if the files record different ``init_sha256``.
+        progress: show a progress bar over the files (on a terminal).
+
+    Raises:
+        MergeError, CheckpointError: one line naming the file and the fix; nothing is returned.
+    """
+    head_keys = list(filter_by_prefix(kinds, include=HEAD_PREFIXES)) if heads == 'separate' else []
+    metas: list[tuple[str, dict]] = []
+    kept_heads: list[dict[str, torch.Tensor]] = []
+    bar = tqdm(total=len(checkpoints), desc='merging', unit='checkpoint',
+               disable=None if progress else True)
+
+    def loader(path):
+        def load():
+            bar.set_postfix_str(Path(path).name)
+            # Mapped, not copied: each tensor is paged in once, by the merge, and let go with it.
+            checkpoint = load_checkpoint_file(path, mmap=True)
+            state = select_segmentor_state(checkpoint, path, model=model_role)
+            meta = checkpoint.get('meta') if isinstance(checkpoint, Mapping) else None
+            del checkpoint  # a full UDA checkpoint also maps the teacher and optimizer state
+            metas.append((str(path), dict(meta) if isinstance(meta, Mapping) else {}))
+            check_lineage(metas, allow_different_init=allow_different_init)
+            if head_keys:
+                kept_heads.append({key: state[key].detach().clone()
+                                   for key in head_keys if key in state})
+            bar.update()
+            return state
+        return load
+
+    try:
+        result = merge_state_dicts([(str(path), loader(path)) for path in checkpoints],
+                                   kinds=kinds, weights=weights, buffer_policy=buffers)
+    finally:
+        bar.close()
+    return MergedCheckpoints(result, [meta for _, meta in metas], kept_heads, model_role,
+                             check_lineage(metas, allow_different_init=True))
+
+
+def merge_files(spec: MergeSpec, *, kinds: Mapping[str, EntryKind],
+                config_domains: Sequence[str] = (), progress: bool = True) -> MergedCheckpoints:
+    """Merge the files of ``spec`` and, for separate heads, give each domain its head.
+
+    Args:
+        spec: the checked inputs and options.
+        kinds: the entries of the segmentor the result is for (see :func:`merge_checkpoint_files`).
+        config_domains: the domains the merged model will be evaluated on (separate heads).
+        progress: a progress bar over the files.
+
+    Returns:
+        The merge; ``warnings`` holds every warning line (inputs, lineage, heads), deduplicated.
+    """
+    merged = merge_checkpoint_files(
+        spec.checkpoints, kinds=kinds, weights=spec.weights, buffers=spec.buffers,
+        heads=spec.heads, model_role=spec.model, allow_different_init=spec.allow_different_init,
+        progress=progress)
+    warnings = [*spec.warnings, *merged.warnings]
+    if spec.heads == 'separate':
+        merged.domain_heads, head_warnings = assign_domain_heads(
+            merged, config_domains=config_domains, domains=spec.domains)
+        warnings += head_warnings
+    merged.warnings = list(dict.fromkeys(warnings))
+    return merged
+
+
+def assign_domain_heads(merged: MergedCheckpoints, *, config_domains: Sequence[str],
+                        domains: Optional[Sequence[str]] = None
+                        ) -> tuple[dict[str, dict[str, torch.Tensor]], list[str]]:
+    """Which domain each input's head serves (``heads='separate'``).
+
+    The domain of input i is ``domains[i]`` if given, else the ``target_domain`` its meta records
+    (stage-one exports do), else the i-th domain of the config.
+
+    Args:
+        merged: the merge, with the inputs' heads.
+        config_domains: the domains the config evaluates, in order.
+        domains: ``--domains``, one per input.
+
+    Returns:
+        ``{domain: head entries}`` for the config's domains that have a checkpoint, and warnings.
+
+    Raises:
+        MergeError: a ``--domains`` name the config lacks, or two inputs for one domain.
+    """
+    names = merged.result.names
+    warnings = []
+    if domains is not None:
+        unknown = [d for d in domains if d not in config_domains]
+        if unknown:
+            raise MergeError(f'--domains {" ".join(unknown)}: not a domain of the config '
+                             f'({", ".join(config_domains)}); name one per checkpoint from that list')
+        targets = list(domains)
+    elif all(meta.get('target_domain') for meta in merged.metas):
+        targets = [str(meta['target_domain']) for meta in merged.metas]
+    else:
+        if len(names) > len(config_domains):
+            raise MergeError(f'{len(names)} checkpoints record no target_domain and the config has '
+                             f'only {len(config_domains)} domains; pass --domains, one per checkpoint')
+        targets = list(config_domains[:len(names)])
+        warnings.append('checkpoints record no target_domain; their heads serve the config\'s '
+                        'domains in order: ' + ', '.join(f'{n} -> {d}' for n, d in zip(names, targets)))
+    for i, domain in enumerate(targets):
+        if domain in targets[:i]:
+            first = names[targets.index(domain)]
+            raise MergeError(f'{first} and {names[i]} are both for domain {domain!r}, so '
+                             '--heads separate cannot tell whose head to use; pass --domains')
+    heads = {}
+    for name, domain, head in zip(names, targets, merged.heads):
+        if domain in config_domains:
+            heads[domain] = head
+        else:
+            warnings.append(f'{name} is for domain {domain!r}, which the config does not evaluate; '
+                            'its head is left unused')
+    without = [d for d in config_domains if d not in heads]
+    if without:
+        warnings.append(f'no checkpoint for {", ".join(without)}: evaluated with the merged head')
+    return {d: heads[d] for d in config_domains if d in heads}, warnings
+
+
+def merge_provenance(merged: MergedCheckpoints, *, heads: str, config: Optional[str] = None
+                     ) -> dict[str, Any]:
+    """The merged checkpoint's ``meta``: inputs with sha256, weights, policies, lineage, classes.
+
+    ``dataset_meta`` (classes and palette of the first input) lets ``mmseg.apis.init_model`` name
+    the classes.
+    """
+    first = merged.metas[0]
+    inits = {meta.get('init_sha256') for meta in merged.metas}
+    fields = dict(
+        merge_method='linear', weights=list(merged.result.weights),
+        buffer_policy=merged.result.buffer_policy, heads=heads, model=merged.model,
+        target_domains=[meta.get('target_domain') for meta in merged.metas],
+        domain_heads=list(merged.domain_heads), init_sha256=inits.pop() if len(inits) == 1 else None,
+        config=config)
+    if first.get('classes'):
+        fields['dataset_meta'] = dict(classes=first['classes'], palette=first.get('palette'))
+    return provenance(merged.result.names, **fields)
+
+
+def save_merged(merged: MergedCheckpoints, out, *, meta: Mapping[str, Any],
+                safetensors: bool = False) -> list[Path]:
+    """Write ``out`` (and ``out`` with suffix ``.safetensors``) atomically.
+
+    The ``.pth`` holds ``state_dict``, ``meta`` and, for separate heads, ``domain_heads``. The
+    safetensors file holds the same tensors (heads as ``domain_heads.<domain>.<key>``) and every
+    ``meta`` field as a JSON string.
+
+    Args:
+        merged: the merge (with its ``domain_heads`` for separate heads).
+        out: the ``.pth`` path.
+        meta: provenance (:func:`merge_provenance`).
+        safetensors: also write the ``.safetensors`` file.
+
+    Returns:
+        The written paths.
+    """
+    out = Path(out)
+    checkpoint: dict[str, Any] = dict(state_dict=merged.result.state_dict, meta=dict(meta))
+    if merged.domain_heads:
+        checkpoint['domain_heads'] = {d: dict(head) for d, head in merged.domain_heads.items()}
+    if not safetensors:
+        return [atomic_save(checkpoint, out)]
+    from safetensors import SafetensorError
+    from safetensors.torch import save_file
+    tensors = dict(merged.result.state_dict)
+    for domain, head in merged.domain_heads.items():
+        tensors.update({f'domain_heads.{domain}.{key}': value for key, value in head.items()})
+    side = out.with_suffix('.safetensors')
+    with atomic_output(side) as tmp:  # renamed into place only once the .pth is written too
+        try:
+            save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp),
+                      metadata={key: json.dumps(value) for key, value in meta.items()})
+        except SafetensorError as exc:  # how safetensors reports a failed write (a full disk)
+            raise OSError(str(exc)) from None
+        atomic_save(checkpoint, out)
+    return [out, side]
