@@ -21,7 +21,8 @@ def test_config_loads(path: Path):
     assert cfg.get('source_domain') in ('gta', 'synthia')
 
 
-@pytest.mark.parametrize('name', ['gta_segformer_mit-b0_tiny.py', 'gta_timm-resnet18_tiny.py'])
+@pytest.mark.parametrize('name', ['gta_segformer_mit-b0_tiny.py', 'gta_timm-resnet18_tiny.py',
+                                  'gta_daformer_efficientnet-lite0_tiny.py'])
 def test_tiny_models_forward(name):
     from mmseg.registry import MODELS
     from mmseg.utils import register_all_modules

