@@ -48,6 +48,7 @@ class JobLayout:
         stage_one/<target>/weights/final.pth one stage-one export per target
         eval/source_only/, eval/<target>/    results.json of the source-only and single models
         merged/<row key>/                    merged.pth and results.json per merge row
+        oracle/<target>/                     target-supervised run + results.json (stage-one report)
         subsets/<C+I ...>/, lmc/<kind>/      the claims study's extra merges and sweeps
         results.{json,md,csv,png}, timing.json
     """
@@ -83,6 +84,9 @@ class JobLayout:
 
     def merge_dir(self, row: MergeRow) -> Path:
         return self.root / 'merged' / row.key
+
+    def oracle_dir(self, target: str) -> Path:
+        return self.root / 'oracle' / target
 
     def subset_dir(self, name: str) -> Path:
         return self.root / 'subsets' / name

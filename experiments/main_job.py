@@ -48,13 +48,17 @@ class Experiment:
     """The configs of one stage-one/stage-two experiment.
 
     The shared init comes either from a source-only pretraining (``pretrain_config``: the
-    miniature setup, which has no ImageNet weights) or from a pretrained backbone file
-    (``backbone_weights``: the real setup, e.g. SegFormer's ``mit_b5.pth``).
+    miniature families without ImageNet weights) or from a pretrained backbone file
+    (``backbone_weights``: the real setup, e.g. SegFormer's ``mit_b5.pth``, or ``packaged`` for the
+    EfficientNet-Lite miniature). With a backbone file, ``source_only_config`` (optional) is trained
+    from the shared init on the source alone: the table's source-only row.
     """
     name: str
     uda_configs: Dict[str, Path] = field(default_factory=dict)
     pretrain_config: Optional[Path] = None
     backbone_weights: Optional[Path] = None
+    source_only_config: Optional[Path] = None
+    oracle_configs: Dict[str, Path] = field(default_factory=dict)  # tools/stage_one_report.py
     synthetic_data: bool = False  # make the miniature datasets under data/ if missing
     work_dir: Optional[Path] = None
 
@@ -99,13 +103,21 @@ def load_experiment(path) -> Experiment:
         return (path.parent / value).resolve() if value is not None else None
 
     uda_configs = {target: resolve(config) for target, config in spec['stage_one'].items()}
-    for config in [*uda_configs.values(), resolve(init.get('pretrain_config'))]:
+    source_only = resolve(spec.get('source_only'))
+    if source_only is not None and 'pretrain_config' in init:
+        raise MtdaError(f'{path}: experiment.source_only trains from a pretrained backbone\'s shared '
+                        'init; with shared_init.pretrain_config that pretraining is the source-only '
+                        'row already, so drop one of them')
+    oracles = {target: resolve(config) for target, config in (spec.get('oracle') or {}).items()}
+    for config in [*uda_configs.values(), resolve(init.get('pretrain_config')), source_only,
+                   *oracles.values()]:
         if config is not None and not config.is_file():
             raise MtdaError(f'{path}: names {config}, which does not exist; fix the path')
     weights = init.get('backbone_weights')
     return Experiment(name=spec.get('name') or path.stem, uda_configs=uda_configs,
                       pretrain_config=resolve(init.get('pretrain_config')),
                       backbone_weights=Path(weights) if weights else None,
+                      source_only_config=source_only, oracle_configs=oracles,
                       synthetic_data=bool(spec.get('synthetic_data')),
                       work_dir=Path(spec['work_dir']) if spec.get('work_dir') else None)
 
@@ -167,6 +179,14 @@ def run_main_job(experiment: Experiment, *, tools: Tools, work_dir=None, data_ro
         run_step('make_shared_init.py', [first_config, '--out', layout.shared_init, *source,
                                          '--seed', seed])
 
+    if experiment.source_only_config is not None and not pretrain.exists():
+        step(f'source-only row: {experiment.source_only_config.name} from the shared init')
+        options = [f'load_from={layout.shared_init}', f'randomness.seed={seed}']
+        if uda_iters:  # as many iterations as each single
+            options += [f'train_cfg.max_iters={uda_iters}', f'train_cfg.val_interval={uda_iters}']
+        run_step('train.py', [experiment.source_only_config, '--work-dir', layout.source_only_dir,
+                              '--cfg-options', *options])
+
     for target, config in experiment.uda_configs.items():
         if not layout.stage_one_weights(target).exists():
             step(f'stage one: {target} ({config.name})')
@@ -179,8 +199,9 @@ def run_main_job(experiment: Experiment, *, tools: Tools, work_dir=None, data_ro
 
     rows: List[Path] = []
     step('evaluation of the single-target models (and the source-only one)')
+    has_source_only = experiment.pretrain_config or experiment.source_only_config
     evaluations = [(SOURCE_ONLY_LABEL, pretrain, layout.source_only_eval_dir)
-                   ] if experiment.pretrain_config else []
+                   ] if has_source_only else []
     evaluations += [(single_label(t), layout.stage_one_weights(t), layout.single_eval_dir(t))
                     for t in experiment.uda_configs]
     for label, checkpoint, out in evaluations:

@@ -17,9 +17,14 @@ def test_every_experiment_config_names_existing_configs_for_the_four_targets(pat
         assert config.is_file() and f'2{target}_' in config.name
     tiny = path.stem.endswith('_tiny')
     assert experiment.synthetic_data == tiny
-    # the miniature setup pretrains its init; the real one starts from ImageNet backbone weights
-    assert (experiment.pretrain_config is not None) == tiny
-    assert (experiment.backbone_weights is not None) == (not tiny)
+    # the miniature families without ImageNet weights pretrain their init on GTA; the real setup
+    # and the EfficientNet-Lite miniature start from ImageNet backbone weights
+    imagenet = not tiny or 'efficientnet' in path.stem
+    assert (experiment.pretrain_config is None) == imagenet
+    assert (experiment.backbone_weights is not None) == imagenet
+    if 'efficientnet' in path.stem:
+        assert str(experiment.backbone_weights) == 'packaged'
+        assert experiment.source_only_config.is_file()
 
 
 def test_tiny_families_have_experiment_configs():
@@ -35,6 +40,8 @@ def test_tiny_families_have_experiment_configs():
      'exactly one of pretrain_config'),
     ("experiment = dict(stage_one=dict(cityscapes='nowhere.py'), "
      "shared_init=dict(backbone_weights='w.pth'))", 'nowhere.py, which does not exist'),
+    ("experiment = dict(stage_one=dict(cityscapes='a.py'), source_only='b.py', "
+     "shared_init=dict(pretrain_config='c.py'))", 'the source-only row already'),
 ])
 def test_bad_experiment_configs_are_one_line_errors(tmp_path, body, message):
     path = tmp_path / 'experiment.py'

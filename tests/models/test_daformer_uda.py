@@ -134,3 +134,23 @@ def _to_official_mit(state):
             else:
                 out[prefix + sub] = value
     return out
+
+
+def test_feature_distance_is_taken_on_the_configured_stage(tiny_data_root, monkeypatch):
+    from mtda.models.uda import daformer_uda
+    cfg, model, batch = _build(tiny_data_root, monkeypatch)
+    seen = []
+
+    def recording_loss(feat, imnet_feat, label, **kwargs):
+        seen.append((feat.shape, imnet_feat.shape))
+        return feat.sum() * 0
+
+    monkeypatch.setattr(daformer_uda, 'feature_distance_loss', recording_loss)
+    model.train()
+    data = model.data_preprocessor(batch, True)
+    for stage in (-1, 0):
+        model.feature_distance_stage = stage
+        model(**data, mode='loss')
+    # 64x64 crops: the last MiT stage is 2x2 (stride 32), the first 16x16 (stride 4)
+    assert [s[0][-2:] for s in seen] == [(2, 2), (16, 16)]
+    assert all(student == imnet for student, imnet in seen)

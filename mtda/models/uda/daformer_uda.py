@@ -69,6 +69,8 @@ class DAFormerUDA(BaseSegmentor):
         feature_distance_weight: lambda of the ImageNet feature distance (0.005; 0 disables).
         feature_distance_classes: trainIds it applies to (thing classes).
         feature_distance_scale_min_ratio: label downscaling purity (0.75).
+        feature_distance_stage: which backbone output the distance is taken on (DAFormer: the last,
+            ``-1``, a 16x16 map at 512 crops); small crops pick an earlier stage of similar size.
         init_cfg: mmengine init config.
     """
 
@@ -81,6 +83,7 @@ class DAFormerUDA(BaseSegmentor):
                  feature_distance_weight: float = 0.005,
                  feature_distance_classes: Sequence[int] = THING_CLASSES,
                  feature_distance_scale_min_ratio: float = 0.75,
+                 feature_distance_stage: int = -1,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(segmentor.get('data_preprocessor') or {})
@@ -107,6 +110,7 @@ class DAFormerUDA(BaseSegmentor):
         self.feature_distance_weight = feature_distance_weight
         self.feature_distance_classes = tuple(feature_distance_classes)
         self.feature_distance_scale_min_ratio = feature_distance_scale_min_ratio
+        self.feature_distance_stage = feature_distance_stage
         self.align_corners = self.model.decode_head.align_corners
 
     @property
@@ -185,8 +189,10 @@ class DAFormerUDA(BaseSegmentor):
         if self.imnet_backbone is not None:
             with torch.no_grad():
                 imnet_feats = self.imnet_backbone(src_img)
+            stage = self.feature_distance_stage
             losses['src.loss_imnet_fd'] = feature_distance_loss(
-                feats[-1], imnet_feats[-1], src_label, thing_classes=self.feature_distance_classes,
+                feats[stage], imnet_feats[stage], src_label,
+                thing_classes=self.feature_distance_classes,
                 scale_min_ratio=self.feature_distance_scale_min_ratio,
                 lambda_=self.feature_distance_weight)
 

@@ -1,0 +1,143 @@
+"""The stage-one report: does stage one adapt, and do the single models specialise?
+
+Read from a main job's work dir (:class:`~experiments.layout.JobLayout`), per target:
+
+* source-only, UDA single and target-supervised ("oracle", where target train labels exist:
+  Cityscapes, IDD, ACDC) mIoU, and the share of the source-only -> oracle gap that UDA closes,
+  ``(UDA - source) / (oracle - source)`` (real DAFormer GTA -> Cityscapes closes about 70 %);
+* the matrix of every single on every target, and each single's own-target advantage: its mIoU on
+  its own target minus the best other single's there (the paper's Table 3: Cityscapes +10 over the
+  Dark Zurich model on Cityscapes).
+
+The miniature's targets (decided before any merge result is looked at): UDA closes >= 40 % of the
+gap on Cityscapes, IDD and ACDC; own-target advantage >= +3 on Cityscapes and IDD; every target's
+UDA mIoU >= 20. Over several seeds each number is reported as mean ± sample std.
+"""
+import math
+from statistics import mean, stdev
+from typing import Dict, Mapping, Optional, Sequence
+
+from mtda.errors import MtdaError
+
+from .layout import TARGETS, JobLayout
+from .main_job import Experiment, Tools, step
+
+#: the miniature's targets for stage one: (quantity, targets it applies to, threshold)
+TARGET_GAP_CLOSED = (('cityscapes', 'idd', 'acdc'), 0.40)
+TARGET_ADVANTAGE = (('cityscapes', 'idd'), 3.0)
+TARGET_UDA_MIOU = (TARGETS, 20.0)
+
+
+def gap_closed(source: float, uda: float, oracle: float) -> Optional[float]:
+    """``(uda - source) / (oracle - source)``; ``None`` when the oracle is not above source-only."""
+    return (uda - source) / (oracle - source) if oracle > source else None
+
+
+def own_target_advantage(matrix: Mapping[str, Mapping[str, float]], target: str) -> float:
+    """mIoU of the single trained for ``target`` on ``target`` minus the best other single's there.
+
+    Args:
+        matrix: ``{single's target: {evaluated target: mIoU}}``.
+    """
+    others = [row[target] for single, row in matrix.items() if single != target]
+    return matrix[target][target] - max(others)
+
+
+def _miou(path) -> Dict[str, float]:
+    from mtda.evaluation import read_results
+    if not path.exists():
+        raise MtdaError(f'{path}: missing; run the main job first (python tools/run_mtda.py '
+                        'CONFIG) and the oracles (this tool runs them)')
+    record = read_results(path)[0]
+    return {d: v['mIoU'] for d, v in record['domains'].items()}
+
+
+def stage_one_numbers(layout: JobLayout, *, targets: Sequence[str] = TARGETS) -> dict:
+    """One seed's report: per target source/UDA/oracle/gap, the matrix and the advantages."""
+    source = _miou(layout.source_only_eval_dir / 'results.json')
+    matrix = {t: _miou(layout.single_eval_dir(t) / 'results.json') for t in targets}
+    per_target = {}
+    for t in targets:
+        oracle_file = layout.oracle_dir(t) / 'results.json'
+        oracle = _miou(oracle_file)[t] if oracle_file.exists() else None
+        per_target[t] = dict(source_only=source[t], uda=matrix[t][t], oracle=oracle,
+                             gap_closed=None if oracle is None
+                             else gap_closed(source[t], matrix[t][t], oracle),
+                             advantage=own_target_advantage(matrix, t))
+    return dict(per_target=per_target, matrix=matrix)
+
+
+def summarise(runs: Sequence[dict]) -> dict:
+    """Mean and sample std over seeds of every number, and the targets met (on the means)."""
+    def stats(values):
+        values = [v for v in values if v is not None]
+        if not values:
+            return None
+        return dict(mean=mean(values), std=stdev(values) if len(values) > 1 else math.nan,
+                    values=values)
+
+    targets = list(runs[0]['per_target'])
+    per_target = {t: {key: stats([r['per_target'][t][key] for r in runs])
+                      for key in runs[0]['per_target'][t]} for t in targets}
+    matrix = {s: {t: stats([r['matrix'][s][t] for r in runs]) for t in targets} for s in targets}
+
+    def met(key, spec):
+        names, threshold = spec
+        return {t: (per_target[t][key] is not None and per_target[t][key]['mean'] >= threshold)
+                for t in names if t in per_target}
+
+    checks = dict(gap_closed=met('gap_closed', TARGET_GAP_CLOSED),
+                  advantage=met('advantage', TARGET_ADVANTAGE),
+                  uda=met('uda', TARGET_UDA_MIOU))
+    return dict(seeds=len(runs), per_target=per_target, matrix=matrix, checks=checks)
+
+
+def render_markdown(report: Mapping) -> str:
+    """The report as two Markdown tables and the list of targets met."""
+    def cell(s, percent=False):
+        if s is None:
+            return '–'
+        scale = 100 if percent else 1
+        text = f'{s["mean"] * scale:.1f}'
+        return text if math.isnan(s['std']) else f'{text} ± {s["std"] * scale:.1f}'
+
+    targets = list(report['per_target'])
+    lines = [f'## Stage one ({report["seeds"]} seed(s); mIoU %, mean ± std)', '',
+             '| target | source-only | UDA single | oracle | gap closed (%) | own-target advantage |',
+             '|---|---|---|---|---|---|']
+    for t in targets:
+        r = report['per_target'][t]
+        lines.append(f'| {t} | {cell(r["source_only"])} | {cell(r["uda"])} | {cell(r["oracle"])} | '
+                     f'{cell(r["gap_closed"], percent=True)} | {cell(r["advantage"])} |')
+    lines += ['', '**Every single on every target** (rows: the single\'s target)', '',
+              '| single | ' + ' | '.join(targets) + ' |', '|---|' + '---|' * len(targets)]
+    for s in targets:
+        lines.append(f'| {s} | ' + ' | '.join(
+            (f'**{cell(report["matrix"][s][t])}**' if s == t else cell(report['matrix'][s][t]))
+            for t in targets) + ' |')
+    names = dict(gap_closed=f'UDA closes >= {TARGET_GAP_CLOSED[1]:.0%} of the gap',
+                 advantage=f'own-target advantage >= +{TARGET_ADVANTAGE[1]:g}',
+                 uda=f'UDA mIoU >= {TARGET_UDA_MIOU[1]:g}')
+    lines += ['', 'Targets of the miniature:', '']
+    for key, verdicts in report['checks'].items():
+        lines.append(f'- {names[key]}: ' + ', '.join(
+            f'{t} {"met" if ok else "not met"}' for t, ok in verdicts.items()))
+    return '\n'.join(lines) + '\n'
+
+
+def run_oracles(experiment: Experiment, layout: JobLayout, *, tools: Tools,
+                oracle_configs: Mapping[str, object], seed: int = 0,
+                iters: Optional[int] = None) -> None:
+    """Train and evaluate each target-supervised run from the shared init (skipped if done)."""
+    for target, config in oracle_configs.items():
+        out = layout.oracle_dir(target)
+        weights = out / 'weights' / 'final.pth'
+        if not weights.exists():
+            step(f'oracle: {target} ({config})')
+            options = [f'load_from={layout.shared_init}', f'randomness.seed={seed}']
+            if iters:
+                options += [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}']
+            tools.run('train.py', [config, '--work-dir', out, '--cfg-options', *options])
+        if not (out / 'results.json').exists():
+            tools.run('test.py', [experiment.first_config, weights, '--work-dir', out,
+                                  '--name', f'oracle: {target}'])
