@@ -23,7 +23,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--out', default='data', help='data root; each dataset goes to OUT/NAME')
     parser.add_argument('--size', default='tiny', choices=sorted(SIZES),
-                        help='tiny: 128 px wide, seconds on a CPU; full: real resolutions')
+                        help='tiny: 128 px wide, seconds on a CPU (tests); miniature: the same with '
+                             'the main job\'s frame counts; full: real resolutions')
     parser.add_argument('--seed', type=int, default=0, help='same seed, byte-identical files')
     parser.add_argument('--datasets', nargs='+', default=None, choices=DATASETS, metavar='NAME',
                         help=f'subset to write (default: all of {" ".join(DATASETS)})')

@@ -250,11 +250,15 @@ def test_target_val_splits_hold_most_classes(data, name, labels):
 # Domains
 
 
-def test_dark_zurich_night_is_darker_and_flatter_than_cityscapes(data):
+def test_dark_zurich_night_is_darker_than_cityscapes_yet_visible(data):
     night = luminance(sorted((data / 'dark_zurich/rgb_anon/val/night').rglob('*.png')))
     day = luminance(sorted((data / 'cityscapes/leftImg8bit/val').rglob('*.png')))
-    assert np.mean([m.mean() for m in night]) < 0.4 * np.mean([m.mean() for m in day])
-    assert np.mean([m.std() for m in night]) < 0.8 * np.mean([m.std() for m in day])
+    night_mean = np.mean([m.mean() for m in night])
+    assert night_mean < 0.7 * np.mean([m.mean() for m in day])
+    # lamps, lit facades and the camera's gain: little of the frame is black (the ambient light
+    # alone, 6-10 % of daylight, would leave ~40 % of it below 5 % luminance)
+    assert np.mean([(m < 0.05).mean() for m in night]) < 0.1
+    assert night_mean > 0.3 * np.mean([m.mean() for m in day])
 
 
 def test_fog_removes_contrast_of_the_same_streets(data):

@@ -50,7 +50,7 @@ def make_synthetic_datasets(out_dir, size: str = 'tiny', seed: int = 0,
 
     Args:
         out_dir: Data root, e.g. ``data``; created if missing.
-        size: ``'tiny'`` or ``'full'`` (see :mod:`.sizes`).
+        size: ``'tiny'``, ``'miniature'`` or ``'full'`` (see :mod:`.sizes`).
         seed: Non-negative seed; the same seed gives byte-identical files.
         datasets: Names to generate (default: all of :data:`DATASETS`).
         overwrite: Regenerate synthetic datasets that already exist.

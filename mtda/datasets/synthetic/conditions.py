@@ -10,7 +10,9 @@ geometry to do it:
 * snow: white ground with darker tyre tracks converging to the vanishing point, snow on leaves,
   light haze and falling flakes;
 * night: a dim ambient light, sky gone dark, pools of light around street lamps and the car's own
-  headlights, glowing lamps, lit windows, head- and taillights, and more sensor noise.
+  headlights, glowing lamps, lit windows, head- and taillights; then the camera's auto-exposure
+  gain, which makes the frame dark but visible (as in Dark Zurich and ACDC night, whose cameras
+  expose for the lit street) and leaves the style's sensor noise on top.
 
 Every condition also returns the pixels it made unrecognisable (ACDC's ``_gt_invIds`` mask).
 Images are float32 ``(H, W, 3)`` in [0, 1].
@@ -54,12 +56,16 @@ class Snow:
 
 @dataclass(frozen=True)
 class Night:
-    ambient: tuple = (0.05, 0.09)             # fraction of daylight left
+    ambient: tuple = (0.08, 0.12)             # fraction of daylight left (moon, sky glow, city)
     ambient_tint: tuple = (0.75, 0.85, 1.0)   # moonlight and sky glow are bluish
     lamp_colour: tuple = (1.0, 0.9, 0.75)     # LED street lamps; sodium lamps are orange
-    lamp_reach: float = 0.05                  # radius of a lamp's pool of light / image width
+    lamp_reach: float = 0.08                  # radius of a lamp's pool of light / image width
     headlights: float = 0.6                   # the camera car's own beams
-    lit_windows: float = 0.3
+    lit_windows: float = 0.4
+    # Auto-exposure: the gain that brings the frame's mean luminance to this level, capped at
+    # max_gain (a night frame stays darker and flatter than a day frame: daylight mean ~0.45).
+    exposure: tuple = (0.22, 0.3)
+    max_gain: float = 3.0
 
 
 Condition = Union[Fog, Rain, Snow, Night]
@@ -215,6 +221,9 @@ def _night(p: Night, image, scene, raster, noise, rng):
     skylight = np.float32([0.02, 0.025, 0.05]) + np.float32([0.05, 0.03, 0.01]) * np.clip(
         rows / max(cam.horizon, 1), 0, 1)[..., None]
     night = np.where(sky, skylight, shaded) + emit * 0.6 + glow
+    # What the scene itself lit decides what is recognisable, before the camera's gain.
     visible = (shaded @ _LUMA) + (glow @ _LUMA)
     invalid = (visible < 0.012) & (raster.depth > 25) & ~sky[..., 0]
-    return night, invalid
+    gain = np.clip(_uniform(rng, p.exposure) / max(float((night @ _LUMA).mean()), 1e-6),
+                   1.0, p.max_gain)
+    return night * gain, invalid

@@ -407,7 +407,7 @@ ACDC_NIGHT = replace(ZURICH_DAY, name='acdc_night', condition=Night(), **_OVERCA
 # Dark Zurich: an older GoPro at night: sodium-orange street lamps, heavy noise, flat contrast.
 DARK_ZURICH_NIGHT = replace(
     ZURICH_DAY, name='dark_zurich_night', shadow=0.0, clouds=0.0, contrast=0.8, blur=0.9,
-    noise=0.03, condition=Night(ambient=(0.035, 0.06), lamp_colour=(1.0, 0.62, 0.28),
+    noise=0.03, condition=Night(ambient=(0.06, 0.1), lamp_colour=(1.0, 0.62, 0.28),
                                 headlights=0.45))
 
 STYLES = MappingProxyType({
