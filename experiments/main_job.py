@@ -14,33 +14,112 @@ table together. Steps whose output exists are skipped, so an interrupted job con
 step writes is :class:`~experiments.layout.JobLayout`.
 """
 import json
+import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from mtda.errors import MtdaError
 from mtda.io.atomic import atomic_write_bytes
 
 from .layout import MERGE_ROWS, SOURCE_ONLY_LABEL, TARGETS, JobLayout, single_label
 
-__all__ = ['TARGETS', 'Experiment', 'Tools', 'load_experiment', 'run_main_job', 'step',
+__all__ = ['TARGETS', 'Experiment', 'Tools', 'add_process_arguments', 'default_jobs',
+           'load_experiment', 'run_main_job', 'step', 'tools_from_arguments',
            'tiny_experiment', 'tiny_families']
 
 
 @dataclass(frozen=True)
 class Tools:
-    """The folder of mtda's command-line tools; :meth:`run` runs one as its own process."""
+    """The folder of mtda's command-line tools, each run as its own process.
+
+    ``jobs`` processes run at once in :meth:`run_all`, each with ``threads`` intra-op threads
+    (default: the machine's cores shared among the jobs). Every process gets that thread count,
+    in :meth:`run` too: floating-point sums depend on how they are split among threads, so the
+    same job with the same ``jobs`` on the same machine gives the same digits, while another
+    thread count gives slightly different ones.
+    """
     folder: Path
+    jobs: int = 1
+    threads: Optional[int] = None
+
+    def __post_init__(self):
+        if self.jobs < 1 or (self.threads is not None and self.threads < 1):
+            raise MtdaError(f'jobs and threads must be at least 1, got jobs={self.jobs}, '
+                            f'threads={self.threads}')
+
+    @property
+    def threads_per_job(self) -> int:
+        return self.threads or max(1, (os.cpu_count() or 1) // self.jobs)
+
+    def _command(self, tool: str, args: Sequence) -> tuple:
+        cmd = [sys.executable, str(Path(self.folder) / tool), *map(str, args)]
+        threads = str(self.threads_per_job)
+        env = dict(os.environ, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+        return cmd, env
 
     def run(self, tool: str, args: Sequence) -> None:
-        """``python <folder>/<tool> args...``; raise MtdaError if it fails."""
-        cmd = [sys.executable, str(Path(self.folder) / tool), *map(str, args)]
+        """``python <folder>/<tool> args...``, its output on this one's; raise if it fails."""
+        cmd, env = self._command(tool, args)
         print('$ ' + ' '.join(cmd[1:]), flush=True)
-        if subprocess.run(cmd).returncode != 0:
+        if subprocess.run(cmd, env=env).returncode != 0:
             raise MtdaError(f'{tool} failed (command above); its log is in the work dir')
+
+    def run_all(self, steps: Sequence[Tuple[str, Sequence, Path]]) -> None:
+        """Run independent ``(tool, args, log)`` steps, ``jobs`` at a time, in the given order.
+
+        With one job this is :meth:`run` in a loop. With more, each step's output goes to its
+        ``log`` file (two training logs interleaved would be unreadable); the first failure stops
+        new steps, waits for the running ones and raises with the failed step's log tail.
+        """
+        if self.jobs == 1:
+            for tool, args, _ in steps:
+                self.run(tool, args)
+            return
+        pending, running, failed = list(steps), [], []
+        while pending or running:
+            while pending and not failed and len(running) < self.jobs:
+                tool, args, log = pending.pop(0)
+                cmd, env = self._command(tool, args)
+                Path(log).parent.mkdir(parents=True, exist_ok=True)
+                print(f'$ {" ".join(cmd[1:])}  > {log}', flush=True)
+                with open(log, 'w') as out:
+                    running.append((tool, log, subprocess.Popen(
+                        cmd, env=env, stdout=out, stderr=subprocess.STDOUT)))
+            time.sleep(0.2)
+            for item in [r for r in running if r[2].poll() is not None]:
+                running.remove(item)
+                if item[2].returncode != 0:
+                    failed.append(item)
+            if failed and not running:
+                tool, log, _ = failed[0]
+                tail = Path(log).read_text(errors='replace').strip().splitlines()[-5:]
+                raise MtdaError(f'{tool} failed; its log is {log}; last lines:\n'
+                                + '\n'.join(tail))
+
+
+def default_jobs() -> int:
+    """How many tool processes to run at once by default: one per core, up to the five
+    independent training runs, on a CPU machine; one with a GPU (the runs would share it)."""
+    import torch
+    return 1 if torch.cuda.is_available() else max(1, min(os.cpu_count() or 1, 5))
+
+
+def add_process_arguments(parser) -> None:
+    """``--jobs`` and ``--threads`` of the tools that run the main job's steps (:class:`Tools`)."""
+    parser.add_argument('--jobs', type=int, default=None,
+                        help='independent steps run at once (default: one per CPU core up to 5 '
+                             'without a GPU, else 1)')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='intra-op threads of each step (default: the cores shared among the '
+                             'jobs); the digits depend on it')
+
+
+def tools_from_arguments(folder, args) -> 'Tools':
+    return Tools(folder, jobs=args.jobs or default_jobs(), threads=args.threads)
 
 
 @dataclass(frozen=True)
@@ -59,7 +138,7 @@ class Experiment:
     backbone_weights: Optional[Path] = None
     source_only_config: Optional[Path] = None
     oracle_configs: Dict[str, Path] = field(default_factory=dict)  # tools/stage_one_report.py
-    synthetic_data: bool = False  # make the miniature datasets under data/ if missing
+    synthetic_data: Optional[str] = None  # size of the synthetic datasets to make, if missing
     work_dir: Optional[Path] = None
 
     @property
@@ -74,7 +153,10 @@ def tiny_families(configs_dir) -> tuple:
                         for p in (Path(configs_dir) / 'mtda').glob('gta2all_*_tiny.py')))
 
 
-def tiny_experiment(configs_dir, family: str = 'daformer_mit-b0_tiny') -> Experiment:
+DEFAULT_FAMILY = 'daformer_efficientnet-lite0_tiny'
+
+
+def tiny_experiment(configs_dir, family: str = DEFAULT_FAMILY) -> Experiment:
     """GTA -> {Cityscapes, IDD, ACDC, Dark Zurich} with one tiny model family."""
     return load_experiment(Path(configs_dir) / 'mtda' / f'gta2all_{family}.py')
 
@@ -94,6 +176,7 @@ def load_experiment(path) -> Experiment:
     if not spec.get('stage_one'):
         raise MtdaError(f'{path}: no experiment.stage_one (target domain -> stage-one config); '
                         'see configs/mtda/ for examples')
+    synthetic = _synthetic_size(path, spec.get('synthetic_data'))
     init = dict(spec.get('shared_init') or {})
     if ('pretrain_config' in init) == ('backbone_weights' in init):
         raise MtdaError(f'{path}: experiment.shared_init needs exactly one of pretrain_config '
@@ -118,8 +201,18 @@ def load_experiment(path) -> Experiment:
                       pretrain_config=resolve(init.get('pretrain_config')),
                       backbone_weights=Path(weights) if weights else None,
                       source_only_config=source_only, oracle_configs=oracles,
-                      synthetic_data=bool(spec.get('synthetic_data')),
+                      synthetic_data=synthetic,
                       work_dir=Path(spec['work_dir']) if spec.get('work_dir') else None)
+
+
+def _synthetic_size(path: Path, value) -> Optional[str]:
+    from mtda.datasets.synthetic import SIZES
+    if value in (None, False):
+        return None
+    if value not in SIZES:
+        raise MtdaError(f'{path}: experiment.synthetic_data={value!r}; name a synthetic data size '
+                        f'({", ".join(sorted(SIZES))}) or None for real data')
+    return value
 
 
 def step(title: str) -> None:
@@ -127,25 +220,27 @@ def step(title: str) -> None:
 
 
 def run_main_job(experiment: Experiment, *, tools: Tools, work_dir=None, data_root='data',
-                 seed: int = 0, data_seed: int = 0, pretrain_iters: Optional[int] = None,
-                 uda_iters: Optional[int] = None) -> Path:
+                 seed: int = 0, data_seed: int = 0, data_size: Optional[str] = None,
+                 pretrain_iters: Optional[int] = None, uda_iters: Optional[int] = None) -> Path:
     """Run the whole job; return the results.md path.
+
+    The source-only row and the four stage-one runs are independent once the shared init exists,
+    and so are the evaluations and merges once they are trained: each group runs ``tools.jobs``
+    processes at a time.
 
     Args:
         experiment: configs to use (e.g. :func:`tiny_experiment`).
-        tools: the tools to run each step with.
+        tools: the tools to run each step with, and how many at once.
         work_dir: where checkpoints, logs and results go (default: the experiment's, else
             ``work_dirs/<name>``).
         data_root: where the synthetic datasets are written if missing (the configs read
             ``data/`` relative to the working directory; change both together).
         seed: training seed (shared init, stage one).
         data_seed: seed of the synthetic datasets (kept fixed across training seeds).
+        data_size: override the experiment's synthetic data size (the tests use ``tiny``).
         pretrain_iters / uda_iters: override the configs' training lengths.
     """
     from mtda.datasets.converters import convert_all
-    from mtda.datasets.synthetic import make_synthetic_datasets
-    from mtda.evaluation import read_results, write_results
-    from mtda.evaluation.plots import plot_domain_bars
 
     start, steps_run = time.time(), []
 
@@ -153,10 +248,15 @@ def run_main_job(experiment: Experiment, *, tools: Tools, work_dir=None, data_ro
         steps_run.append(tool)
         tools.run(tool, args)
 
+    def run_steps(steps):
+        steps_run.extend(tool for tool, _, _ in steps)
+        tools.run_all(steps)
+
     layout = JobLayout(work_dir or experiment.work_dir or Path('work_dirs') / experiment.name)
     if experiment.synthetic_data:
-        step(f'data: miniature synthetic datasets in {data_root}/ (existing ones are kept)')
-        make_synthetic_datasets(data_root, size='tiny', seed=data_seed)
+        size = data_size or experiment.synthetic_data
+        step(f'data: {size} synthetic datasets in {data_root}/ (existing ones are kept)')
+        _make_synthetic_data(data_root, size, data_seed)
         step('labels: tools/convert_datasets/* on the raw files')
         convert_all(data_root)
     # (real datasets: every training and test run checks its folders first and names the
@@ -179,44 +279,68 @@ def run_main_job(experiment: Experiment, *, tools: Tools, work_dir=None, data_ro
         run_step('make_shared_init.py', [first_config, '--out', layout.shared_init, *source,
                                          '--seed', seed])
 
+    length = ([f'train_cfg.max_iters={uda_iters}', f'train_cfg.val_interval={uda_iters}']
+              if uda_iters else [])
+    training = []
     if experiment.source_only_config is not None and not pretrain.exists():
-        step(f'source-only row: {experiment.source_only_config.name} from the shared init')
-        options = [f'load_from={layout.shared_init}', f'randomness.seed={seed}']
-        if uda_iters:  # as many iterations as each single
-            options += [f'train_cfg.max_iters={uda_iters}', f'train_cfg.val_interval={uda_iters}']
-        run_step('train.py', [experiment.source_only_config, '--work-dir', layout.source_only_dir,
-                              '--cfg-options', *options])
-
+        # from the shared init, as many iterations as each single
+        training.append(('train.py', [experiment.source_only_config, '--work-dir',
+                                      layout.source_only_dir, '--cfg-options',
+                                      f'load_from={layout.shared_init}', f'randomness.seed={seed}',
+                                      *length], layout.source_only_dir / 'train.out'))
     for target, config in experiment.uda_configs.items():
         if not layout.stage_one_weights(target).exists():
-            step(f'stage one: {target} ({config.name})')
-            options = [f'model.init_checkpoint={layout.shared_init}', f'randomness.seed={seed}']
-            if uda_iters:
-                options += [f'train_cfg.max_iters={uda_iters}',
-                            f'train_cfg.val_interval={uda_iters}']
-            run_step('train.py', [config, '--work-dir', layout.stage_one_dir(target),
-                                  '--cfg-options', *options])
+            training.append(('train.py', [config, '--work-dir', layout.stage_one_dir(target),
+                                          '--cfg-options',
+                                          f'model.init_checkpoint={layout.shared_init}',
+                                          f'randomness.seed={seed}', *length],
+                             layout.stage_one_dir(target) / 'train.out'))
+    if training:
+        step(f'stage one: {len(training)} runs from the shared init ({tools.jobs} at a time, '
+             f'{tools.threads_per_job} threads each)')
+        run_steps(training)
 
-    rows: List[Path] = []
-    step('evaluation of the single-target models (and the source-only one)')
+    step('evaluation of the single-target models (and the source-only one) and stage two: '
+         f'merging the {len(experiment.uda_configs)} stage-one checkpoints without data')
     has_source_only = experiment.pretrain_config or experiment.source_only_config
     evaluations = [(SOURCE_ONLY_LABEL, pretrain, layout.source_only_eval_dir)
                    ] if has_source_only else []
     evaluations += [(single_label(t), layout.stage_one_weights(t), layout.single_eval_dir(t))
                     for t in experiment.uda_configs]
-    for label, checkpoint, out in evaluations:
-        if not (out / 'results.json').exists():
-            run_step('test.py', [first_config, checkpoint, '--work-dir', out, '--name', label])
-        rows.append(out / 'results.json')
-
-    step(f'stage two: merging the {len(experiment.uda_configs)} stage-one checkpoints without data')
     singles = [layout.stage_one_weights(t) for t in experiment.uda_configs]
+    steps, rows = [], []
+    for label, checkpoint, out in evaluations:
+        rows.append(out / 'results.json')
+        if not rows[-1].exists():
+            steps.append(('test.py', [first_config, checkpoint, '--work-dir', out,
+                                      '--name', label], out / 'test.out'))
     for row in MERGE_ROWS:
         out = layout.merge_dir(row)
-        if not (out / 'results.json').exists():
-            run_step('merge.py', [first_config, *singles, '--out', out / 'merged.pth',
-                                  '--work-dir', out, '--name', row.label, *row.options])
         rows.append(out / 'results.json')
+        if not rows[-1].exists():
+            steps.append(('merge.py', [first_config, *singles, '--out', out / 'merged.pth',
+                                       '--work-dir', out, '--name', row.label, *row.options],
+                          out / 'merge.out'))
+    run_steps(steps)
+    _write_table(experiment, layout, rows, start, steps_run)
+    return layout.root / 'results.md'
+
+
+def _make_synthetic_data(data_root, size: str, data_seed: int) -> None:
+    from mtda.datasets.synthetic import make_synthetic_datasets
+    from mtda.errors import DataError
+    try:
+        make_synthetic_datasets(data_root, size=size, seed=data_seed)
+    except DataError as error:  # the data of another size or seed: say how to replace it
+        raise DataError(f'{error}: python tools/make_synthetic_data.py --out {data_root} '
+                        f'--size {size} --seed {data_seed} --overwrite (work dirs evaluated on '
+                        'the old data then need their eval folders removed)') from None
+
+
+def _write_table(experiment: Experiment, layout: JobLayout, rows: List[Path], start: float,
+                 steps_run: list) -> None:
+    from mtda.evaluation import read_results, write_results
+    from mtda.evaluation.plots import plot_domain_bars
 
     models = [record for path in rows for record in read_results(path)]
     paths = write_results(models, layout.root, title=f'{experiment.name}: per-domain mIoU (%)')
@@ -230,4 +354,3 @@ def run_main_job(experiment: Experiment, *, tools: Tools, work_dir=None, data_ro
     print('\n' + paths['md'].read_text())
     print(f'main job finished in {minutes:.1f} min; table: {paths["md"]}, '
           f'figure: {layout.root / "results.png"}')
-    return paths['md']

@@ -128,16 +128,23 @@ def render_markdown(report: Mapping) -> str:
 def run_oracles(experiment: Experiment, layout: JobLayout, *, tools: Tools,
                 oracle_configs: Mapping[str, object], seed: int = 0,
                 iters: Optional[int] = None) -> None:
-    """Train and evaluate each target-supervised run from the shared init (skipped if done)."""
+    """Train and evaluate each target-supervised run from the shared init (skipped if done);
+    the trainings run ``tools.jobs`` at a time, then the evaluations."""
+    training, testing = [], []
     for target, config in oracle_configs.items():
         out = layout.oracle_dir(target)
         weights = out / 'weights' / 'final.pth'
         if not weights.exists():
-            step(f'oracle: {target} ({config})')
             options = [f'load_from={layout.shared_init}', f'randomness.seed={seed}']
             if iters:
                 options += [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}']
-            tools.run('train.py', [config, '--work-dir', out, '--cfg-options', *options])
+            training.append(('train.py', [config, '--work-dir', out, '--cfg-options', *options],
+                             out / 'train.out'))
         if not (out / 'results.json').exists():
-            tools.run('test.py', [experiment.first_config, weights, '--work-dir', out,
-                                  '--name', f'oracle: {target}'])
+            testing.append(('test.py', [experiment.first_config, weights, '--work-dir', out,
+                                        '--name', f'oracle: {target}'], out / 'test.out'))
+    if training:
+        step(f'oracles: {", ".join(str(args[0].name) for _, args, _ in training)} '
+             f'({layout.root})')
+    tools.run_all(training)
+    tools.run_all(testing)

@@ -23,7 +23,7 @@ DEFAULT = REPO / 'configs' / 'mtda' / 'gta2all_daformer_efficientnet-lite0_tiny.
 
 def main(argv=None):
     from experiments.layout import JobLayout
-    from experiments.main_job import Tools, load_experiment
+    from experiments.main_job import add_process_arguments, load_experiment, tools_from_arguments
     from experiments.stage_one_report import (render_markdown, run_oracles, stage_one_numbers,
                                               summarise)
     from mtda.errors import MtdaError
@@ -36,6 +36,7 @@ def main(argv=None):
     parser.add_argument('--seeds', nargs='+', type=int,
                         help='training seed of each work dir, for its oracles (default 0, 1, ...)')
     parser.add_argument('--oracle-iters', type=int, help="override the oracles' training length")
+    add_process_arguments(parser)
     args = parser.parse_args(argv)
     experiment = load_experiment(args.config)
     work_dirs = args.work_dirs or [experiment.work_dir or Path('work_dirs') / experiment.name]
@@ -49,7 +50,7 @@ def main(argv=None):
         if not layout.shared_init.exists():
             raise MtdaError(f'{layout.shared_init}: missing; run the main job first '
                             f'(python tools/run_mtda.py {args.config} --work-dir {work_dir})')
-        run_oracles(experiment, layout, tools=Tools(REPO / 'tools'),
+        run_oracles(experiment, layout, tools=tools_from_arguments(REPO / 'tools', args),
                     oracle_configs=experiment.oracle_configs, seed=seed, iters=args.oracle_iters)
         runs.append(stage_one_numbers(layout, targets=list(experiment.uda_configs)))
     report = dict(summarise(runs), work_dirs=[str(d) for d in work_dirs], seeds=seeds, runs=runs)

@@ -5,7 +5,7 @@
 experiment = dict(
     name='gta2all_daformer_efficientnet-lite0_tiny',
     work_dir='work_dirs/mtda_efficientnet-lite0_tiny',
-    synthetic_data=True,  # tools/make_synthetic_data.py + converters, if data/ lacks them
+    synthetic_data='miniature',  # tools/make_synthetic_data.py --size miniature + converters, if data/ lacks them
     shared_init=dict(backbone_weights='packaged'),  # ImageNet weights + seeded head
     # trained from the shared init for as many iterations as each single: the source-only row
     source_only='../source_only/gta_daformer_efficientnet-lite0_tiny.py',

@@ -4,7 +4,7 @@
 experiment = dict(
     name='gta2all_dlv2_r18_tiny',
     work_dir='work_dirs/gta2all_dlv2_r18_tiny',
-    synthetic_data=True,  # tools/make_synthetic_data.py + converters, if data/ lacks them
+    synthetic_data='miniature',  # tools/make_synthetic_data.py --size miniature + converters, if data/ lacks them
     # no ImageNet weights offline: a source-only pretraining on GTA is the shared init
     shared_init=dict(pretrain_config='../source_only/gta_dlv2_r18_tiny.py'),
     stage_one=dict(  # one independent tools/train.py run per target, all from the shared init

@@ -29,7 +29,7 @@ from ..main_job import Experiment, Tools, run_main_job, step, tiny_experiment
 from .summary import render_claims_markdown, subset_name, subsets, summarize
 
 #: the model families of the study: the main one (C6's table) first
-FAMILIES = ('daformer_mit-b0_tiny', 'daformer_r18_tiny')
+FAMILIES = ('daformer_efficientnet-lite0_tiny', 'daformer_mit-b0_tiny', 'daformer_r18_tiny')
 
 
 LMC_KINDS = ('shared_init', 'different_init')
@@ -41,17 +41,20 @@ def seed_layout(root, family: str, seed: int) -> JobLayout:
 
 def run_subset_merges(experiment: Experiment, layout: JobLayout, *, tools: Tools) -> None:
     """Pool merges of every subset of two or three targets, and the encoder-only C+I merge."""
-    jobs = [(subset_name(s), list(s), []) for s in subsets() if 1 < len(s) < len(TARGETS)]
-    jobs.append(('C+I_own_heads', ['cityscapes', 'idd'], ['--heads', 'separate']))
-    for name, targets, options in jobs:
+    merges = [(subset_name(s), list(s), []) for s in subsets() if 1 < len(s) < len(TARGETS)]
+    merges.append(('C+I_own_heads', ['cityscapes', 'idd'], ['--heads', 'separate']))
+    steps = []
+    for name, targets, options in merges:
         out = layout.subset_dir(name)
-        if (out / 'results.json').exists():
-            continue
-        step(f'claims: merge {name} ({layout.root})')
-        tools.run('merge.py', [experiment.first_config,
-                               *(layout.stage_one_weights(t) for t in targets),
-                               '--out', out / 'merged.pth', '--work-dir', out,
-                               '--name', f'merged {name}', '--buffers', 'pool', *options])
+        if not (out / 'results.json').exists():
+            steps.append(('merge.py', [experiment.first_config,
+                                       *(layout.stage_one_weights(t) for t in targets),
+                                       '--out', out / 'merged.pth', '--work-dir', out,
+                                       '--name', f'merged {name}', '--buffers', 'pool', *options],
+                          out / 'merge.out'))
+    if steps:
+        step(f'claims: {len(steps)} subset merges ({layout.root})')
+        tools.run_all(steps)
 
 
 def run_lmc_sweeps(experiment: Experiment, layout: JobLayout, other_seed: JobLayout, *,
@@ -60,13 +63,13 @@ def run_lmc_sweeps(experiment: Experiment, layout: JobLayout, other_seed: JobLay
     start = layout.stage_one_weights('cityscapes')
     ends = dict(shared_init=layout.stage_one_weights('idd'),
                 different_init=other_seed.stage_one_weights('idd'))
-    for kind in LMC_KINDS:
-        out = layout.lmc_dir(kind)
-        if (out / 'lmc.json').exists():
-            continue
-        step(f'claims: linear mode connectivity, {kind.replace("_", " ")} ({layout.root})')
-        tools.run('analyze_lmc.py', [experiment.first_config, start, ends[kind], '--steps', 11,
-                                     '--work-dir', out])
+    steps = [('analyze_lmc.py', [experiment.first_config, start, ends[kind], '--steps', 11,
+                                 '--work-dir', layout.lmc_dir(kind)],
+              layout.lmc_dir(kind) / 'analyze_lmc.out')
+             for kind in LMC_KINDS if not (layout.lmc_dir(kind) / 'lmc.json').exists()]
+    if steps:
+        step(f'claims: linear mode connectivity, {len(steps)} sweeps ({layout.root})')
+        tools.run_all(steps)
 
 
 def collect_run(layout: JobLayout) -> dict:

@@ -107,6 +107,10 @@ class RecordingTools:
     def run(self, tool, args):
         self.calls.append((tool, list(args)))
 
+    def run_all(self, steps):
+        for tool, args, _ in steps:
+            self.run(tool, args)
+
 
 def test_study_asks_for_every_subset_merge_and_both_sweeps_once(tmp_path):
     tools = RecordingTools()

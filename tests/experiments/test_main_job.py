@@ -2,7 +2,7 @@
 import pytest
 
 from experiments.layout import TARGETS
-from experiments.main_job import load_experiment, tiny_experiment, tiny_families
+from experiments.main_job import Tools, load_experiment, tiny_experiment, tiny_families
 from mtda.errors import MtdaError
 from support import CONFIGS
 
@@ -16,7 +16,7 @@ def test_every_experiment_config_names_existing_configs_for_the_four_targets(pat
     for target, config in experiment.uda_configs.items():
         assert config.is_file() and f'2{target}_' in config.name
     tiny = path.stem.endswith('_tiny')
-    assert experiment.synthetic_data == tiny
+    assert experiment.synthetic_data == ('miniature' if tiny else None)
     # the miniature families without ImageNet weights pretrain their init on GTA; the real setup
     # and the EfficientNet-Lite miniature start from ImageNet backbone weights
     imagenet = not tiny or 'efficientnet' in path.stem
@@ -28,7 +28,7 @@ def test_every_experiment_config_names_existing_configs_for_the_four_targets(pat
 
 
 def test_tiny_families_have_experiment_configs():
-    assert tiny_experiment(CONFIGS).work_dir.as_posix() == 'work_dirs/mtda_tiny'
+    assert tiny_experiment(CONFIGS).work_dir.as_posix() == 'work_dirs/mtda_efficientnet-lite0_tiny'
     families = tiny_families(CONFIGS)
     assert 'daformer_mit-b0_tiny' in families and len(families) >= 3
     assert {tiny_experiment(CONFIGS, f).name for f in families} == {f'gta2all_{f}' for f in families}
@@ -42,9 +42,50 @@ def test_tiny_families_have_experiment_configs():
      "shared_init=dict(backbone_weights='w.pth'))", 'nowhere.py, which does not exist'),
     ("experiment = dict(stage_one=dict(cityscapes='a.py'), source_only='b.py', "
      "shared_init=dict(pretrain_config='c.py'))", 'the source-only row already'),
+    ("experiment = dict(stage_one=dict(cityscapes='a.py'), synthetic_data='huge', "
+     "shared_init=dict(backbone_weights='w.pth'))", "synthetic_data='huge'; name a synthetic"),
 ])
 def test_bad_experiment_configs_are_one_line_errors(tmp_path, body, message):
     path = tmp_path / 'experiment.py'
     path.write_text(body + '\n')
     with pytest.raises(MtdaError, match=message):
         load_experiment(path)
+
+
+def _tool(folder, name, body):
+    (folder / name).write_text('import os, sys, time\n' + body)
+
+
+def test_run_all_runs_jobs_at_once_each_with_its_threads_and_log(tmp_path):
+    # each step waits until both have started, so it ends only if the two run at the same time
+    _tool(tmp_path, 'meet.py', """
+open(sys.argv[1], 'w').close()
+deadline = time.time() + 20
+while not all(os.path.exists(p) for p in sys.argv[2:]) and time.time() < deadline:
+    time.sleep(0.05)
+print('threads', os.environ['OMP_NUM_THREADS'], 'met', all(os.path.exists(p) for p in sys.argv[2:]))
+""")
+    a, b = tmp_path / 'a.started', tmp_path / 'b.started'
+    Tools(tmp_path, jobs=2, threads=3).run_all([
+        ('meet.py', [a, a, b], tmp_path / 'logs' / 'a.out'),
+        ('meet.py', [b, a, b], tmp_path / 'logs' / 'b.out')])
+    for log in ('a.out', 'b.out'):
+        assert (tmp_path / 'logs' / log).read_text().split() == ['threads', '3', 'met', 'True']
+
+
+def test_run_all_stops_at_a_failure_and_names_its_log(tmp_path):
+    _tool(tmp_path, 'fail.py', "print('first line'); print('the real reason'); sys.exit(3)\n")
+    _tool(tmp_path, 'touch.py', "open(sys.argv[1], 'w').close()\n")
+    never = tmp_path / 'never'
+    with pytest.raises(MtdaError, match=r'fail.py failed; its log is .*fail.out; last lines:\n'
+                                        r'first line\nthe real reason'):
+        Tools(tmp_path, jobs=1 + 1).run_all([('fail.py', [], tmp_path / 'fail.out'),
+                                             ('touch.py', [tmp_path / 'x'], tmp_path / 'x.out'),
+                                             ('touch.py', [never], tmp_path / 'never.out')])
+    # the step started beside the failing one finishes; none starts after the failure is seen
+    assert (tmp_path / 'x').exists() and not never.exists()
+
+
+def test_tools_reject_zero_jobs(tmp_path):
+    with pytest.raises(MtdaError, match='jobs and threads must be at least 1'):
+        Tools(tmp_path, jobs=0)

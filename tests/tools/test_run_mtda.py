@@ -8,7 +8,8 @@ from support import CONFIGS, run_tool
 
 
 def test_main_job_from_an_empty_folder(tmp_path):
-    proc = run_tool('run_mtda.py', '--pretrain-iters', '2', '--uda-iters', '2',
+    # two steps at a time, as on the README's 2-core machine
+    proc = run_tool('run_mtda.py', '--uda-iters', '2', '--data-size', 'tiny', '--jobs', '2',
                     '--work-dir', 'work_dirs/job', cwd=tmp_path, timeout=900)
     for name in ('gta', 'synthia', 'cityscapes', 'idd', 'acdc', 'dark_zurich'):
         assert (tmp_path / 'data' / name).is_dir()
@@ -31,7 +32,12 @@ def test_main_job_from_an_empty_folder(tmp_path):
     timing = (job / 'timing.json').read_text()
     # a second run, naming the default experiment config, continues from what exists: nothing is
     # trained again and the job's recorded time stays
-    again = run_tool('run_mtda.py', CONFIGS / 'mtda' / 'gta2all_daformer_mit-b0_tiny.py',
-                     '--work-dir', 'work_dirs/job', cwd=tmp_path)
+    again = run_tool('run_mtda.py', CONFIGS / 'mtda' / 'gta2all_daformer_efficientnet-lite0_tiny.py',
+                     '--data-size', 'tiny', '--work-dir', 'work_dirs/job', cwd=tmp_path)
     assert 'stage one:' not in again.stdout and 'tools/train.py' not in again.stdout
     assert (job / 'timing.json').read_text() == timing
+    # the same folder asked for the experiment's own (larger) data: a one-line error with the fix
+    other = run_tool('run_mtda.py', '--work-dir', 'work_dirs/job', cwd=tmp_path, check=False)
+    assert other.returncode != 0
+    assert "made with size='tiny'" in other.stderr and "not size='miniature'" in other.stderr
+    assert '--size miniature --seed 0 --overwrite' in other.stderr
