@@ -3,10 +3,14 @@
     python tools/merge.py CONFIG CKPT CKPT [CKPT ...] --out MERGED.pth [--weights w ...]
         [--buffers pool|mean|first] [--heads merge|separate] [--model student|teacher]
         [--domains d ...] [--allow-different-init] [--no-eval] [--safetensors] [--name NAME]
+        [--method average|task-arithmetic|ties|dare|dare-ties --base INIT.pth [--scale L]
+         [--density K] [--drop P] [--topk tensor|global] [--method-seed S]]
         [--work-dir D] [--cfg-options k=v ...]
 
 Stage two of mtda (docs/merging.md): parameters are averaged with the weights, BatchNorm statistics
-pooled as a mixture (``--buffers pool``), one checkpoint in memory at a time. The merge happens in a
+pooled as a mixture (``--buffers pool``), one checkpoint in memory at a time. ``--method`` picks
+another parameter rule on the task vectors against ``--base`` (task arithmetic, TIES, DARE; the
+BatchNorm statistics still follow ``--buffers``). The merge happens in a
 ``MergeHook`` registered on CONFIG's runner (:func:`mtda.apis.merge_checkpoints`), so the merged
 model is evaluated by the config's own test loop; results.json/md/csv go to the work dir.
 ``--no-eval`` only merges and saves (no data needed).
@@ -18,7 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mtda.cli import ArgumentParser, add_config_args, run_tool  # noqa: E402
-from mtda.merging.files import BUFFER_POLICIES, HEAD_POLICIES, MODEL_ROLES  # noqa: E402
+from mtda.merging.files import (BUFFER_POLICIES, HEAD_POLICIES, METHODS, MODEL_ROLES,  # noqa: E402
+                                TOPK_SCOPES)
 
 
 def parse_args(argv=None):
@@ -50,6 +55,21 @@ def parse_args(argv=None):
     parser.add_argument('--safetensors', action='store_true',
                         help='also write the merged weights as OUT with suffix .safetensors')
     parser.add_argument('--name', default='', help='row label in the tables (default: OUT stem)')
+    method = parser.add_argument_group('merge method (docs/merging.md)')
+    method.add_argument('--method', choices=METHODS, default='average',
+                        help='parameter rule: the weighted average (the paper), or one on the task '
+                             'vectors against --base')
+    method.add_argument('--base', help='the shared init the checkpoints were trained from (every '
+                        'method but average); checked against their recorded init sha256')
+    method.add_argument('--scale', type=float, help='lambda (default: 1/N for task-arithmetic and '
+                        'dare, 1 for ties and dare-ties)')
+    method.add_argument('--density', type=float, default=0.2,
+                        help='ties: the fraction of each task vector kept (default 0.2, the paper\'s)')
+    method.add_argument('--drop', type=float, default=0.9,
+                        help='dare: the drop probability (default 0.9, the paper\'s)')
+    method.add_argument('--topk', choices=TOPK_SCOPES, default='tensor',
+                        help='ties: top-k per tensor (default) or over the whole model')
+    method.add_argument('--method-seed', type=int, default=0, help='dare: seed of the masks')
     add_config_args(parser)
     return parser.parse_args(argv)
 
@@ -64,7 +84,9 @@ def main(argv=None):
     spec = MergeSpec(args.checkpoints, weights=args.weights, buffers=args.buffers,
                      heads=args.heads, model=args.model, domains=args.domains,
                      allow_different_init=args.allow_different_init, out=args.out,
-                     safetensors=args.safetensors)
+                     safetensors=args.safetensors, method=args.method, base=args.base,
+                     scale=args.scale, density=args.density, drop=args.drop, topk=args.topk,
+                     method_seed=args.method_seed)
     for line in spec.warnings:
         print(f'warning: {line}', file=sys.stderr)
     cfg = load_config(args.config, cfg_options=args.cfg_options, work_dir=args.work_dir,

@@ -3,10 +3,11 @@
 What :class:`~mtda.merging.hook.MergeHook` and ``tools/merge.py`` do with checkpoint files, without
 mmengine or mmseg, so it can be read and tested alone::
 
-    MergeSpec(checkpoints, weights, buffers, heads, model, domains, out, ...)   every option checked once
+    MergeSpec(checkpoints, weights, buffers, heads, method, base, ..., out)   every option checked once
       merge_files(spec, kinds=..., config_domains=...)
         merge_checkpoint_files       one file in memory at a time: load_checkpoint_file (weights-only)
           merge_state_dicts            -> select_segmentor_state (student/teacher) -> lineage check
+          or merge_task_vectors        (--method task-arithmetic|ties|dare|dare-ties, against --base)
                                        -> [heads='separate': keep a copy of its head]
         assign_domain_heads          heads='separate': which domain each checkpoint's head serves
       merge_provenance               the output's ``meta``: inputs with sha256, weights, policies
@@ -28,18 +29,20 @@ import torch
 from tqdm import tqdm
 
 from mtda.errors import CheckpointError, MergeError
-from mtda.io import atomic_save, load_checkpoint_file, provenance
+from mtda.io import atomic_save, load_checkpoint_file, provenance, sha256_file
 from mtda.io.atomic import atomic_output
 from mtda.io.segmentor_state import MODEL_ROLES, check_model_role, select_segmentor_state
 from mtda.merging.classify import EntryKind, filter_by_prefix
 from mtda.merging.rules import normalize_merge_weights
 from mtda.merging.stream import BUFFER_POLICIES, MergeResult, check_buffer_policy, merge_state_dicts
+from mtda.merging.task_merge import METHODS, TOPK_SCOPES, TaskMethod, merge_task_vectors
 from mtda.merging.validate import check_lineage
 
 # Modules of an mmseg segmentor that --heads separate keeps per domain; everything else is the encoder.
 HEAD_PREFIXES = ('decode_head', 'auxiliary_head')
 HEAD_POLICIES = ('merge', 'separate')
-__all__ = ['BUFFER_POLICIES', 'HEAD_POLICIES', 'HEAD_PREFIXES', 'MODEL_ROLES', 'MergeSpec',
+__all__ = ['BUFFER_POLICIES', 'HEAD_POLICIES', 'HEAD_PREFIXES', 'METHODS', 'MODEL_ROLES',
+           'TOPK_SCOPES', 'MergeSpec',
            'MergedCheckpoints', 'assign_domain_heads', 'check_merge_inputs', 'merge_checkpoint_files',
            'merge_files', 'merge_provenance', 'save_merged']
 
@@ -96,6 +99,11 @@ class MergeSpec:
         allow_different_init: merge checkpoints that record different ``init_sha256``.
         out: the ``.pth`` to write (``None``: do not save).
         safetensors: also write ``out`` with suffix ``.safetensors``.
+        method: one of :data:`~mtda.merging.task_merge.METHODS` (the parameter rule).
+        base: the shared init the task vectors are taken against (every method but
+            ``'average'``); it must be the file the inputs record as ``init_sha256``.
+        scale, density, drop, topk, method_seed: the method's options
+            (:class:`~mtda.merging.task_merge.TaskMethod`; ``None`` scale: the method's default).
 
     Raises:
         MergeError, CheckpointError: one line naming the file or option and the fix.
@@ -110,6 +118,13 @@ class MergeSpec:
     allow_different_init: bool = False
     out: Optional[str] = None
     safetensors: bool = False
+    method: str = 'average'
+    base: Optional[str] = None
+    scale: Optional[float] = None
+    density: float = 0.2
+    drop: float = 0.9
+    topk: str = 'tensor'
+    method_seed: int = 0
     #: warning lines found while checking (an input given twice)
     warnings: tuple = field(default=(), init=False)
 
@@ -131,9 +146,28 @@ class MergeSpec:
         if self.domains is not None and len(self.domains) != len(self.checkpoints):
             raise MergeError(f'--domains has {len(self.domains)} name(s) for {len(self.checkpoints)} '
                              'checkpoint(s); give one target domain per checkpoint, in checkpoint order')
+        store('base', None if self.base is None else str(self.base))
+        method = self.task_method  # checks the method's options
+        if method.uses_base and self.base is None:
+            raise MergeError(f'--method {self.method} takes task vectors against the shared init: '
+                             'pass --base INIT.pth (the shared_init.pth stage one started from)')
+        if not method.uses_base and self.base is not None:
+            raise MergeError(f'--base is used by the task-vector methods only, not --method '
+                             f'{self.method}; drop it or choose a method')
+        if method.uses_base and self.weights is not None:
+            raise MergeError(f'--weights applies to --method average; --method {self.method} '
+                             'weighs the task vectors with --scale')
+        if self.base is not None and not Path(self.base).is_file():
+            raise CheckpointError(f'{self.base}: no such checkpoint file (--base); check the path')
         if self.out is not None and Path(self.out).suffix == '.safetensors':
             raise MergeError(f'--out {self.out}: give the .pth path; --safetensors writes the '
                              '.safetensors file beside it')
+
+
+    @property
+    def task_method(self) -> TaskMethod:
+        return TaskMethod(self.method, scale=self.scale, density=self.density, drop=self.drop,
+                          topk=self.topk, seed=self.method_seed)
 
 
 @dataclass
@@ -161,8 +195,8 @@ class MergedCheckpoints:
 def merge_checkpoint_files(checkpoints: Sequence, *, kinds: Mapping[str, EntryKind],
                            weights: Optional[Sequence[float]] = None, buffers: str = 'pool',
                            heads: str = 'merge', model_role: str = 'student',
-                           allow_different_init: bool = False,
-                           progress: bool = True) -> MergedCheckpoints:
+                           allow_different_init: bool = False, method: TaskMethod = TaskMethod(),
+                           base=None, progress: bool = True) -> MergedCheckpoints:
     """Merge checkpoint files of one architecture, one file in memory at a time.
 
     Args:
@@ -174,6 +208,8 @@ def merge_checkpoint_files(checkpoints: Sequence, *, kinds: Mapping[str, EntryKi
         heads: ``'merge'``, or ``'separate'`` to also keep each file's head.
         model_role: ``'student'`` or ``'teacher'`` (see :mod:`mtda.io.segmentor_state`).
         allow_different_init: merge even if the files record different ``init_sha256``.
+        method: the parameter rule; every method but ``average`` needs ``base``.
+        base: the shared init file; each input that records ``init_sha256`` must record its hash.
         progress: show a progress bar over the files (on a terminal).
 
     Raises:
@@ -182,8 +218,15 @@ def merge_checkpoint_files(checkpoints: Sequence, *, kinds: Mapping[str, EntryKi
     head_keys = list(filter_by_prefix(kinds, include=HEAD_PREFIXES)) if heads == 'separate' else []
     metas: list[tuple[str, dict]] = []
     kept_heads: list[dict[str, torch.Tensor]] = []
-    bar = tqdm(total=len(checkpoints), desc='merging', unit='checkpoint',
+    passes = 2 if method.elects_signs else 1
+    bar = tqdm(total=passes * len(checkpoints), desc='merging', unit='checkpoint',
                disable=None if progress else True)
+    base_state, base_sha = None, None
+    if method.uses_base:
+        if base is None:
+            raise MergeError(f'--method {method.name} needs --base, the shared init')
+        base_sha = sha256_file(base)
+        base_state = select_segmentor_state(load_checkpoint_file(base), str(base), model='student')
 
     def loader(path):
         def load():
@@ -193,9 +236,15 @@ def merge_checkpoint_files(checkpoints: Sequence, *, kinds: Mapping[str, EntryKi
             state = select_segmentor_state(checkpoint, path, model=model_role)
             meta = checkpoint.get('meta') if isinstance(checkpoint, Mapping) else None
             del checkpoint  # a full UDA checkpoint also maps the teacher and optimizer state
-            metas.append((str(path), dict(meta) if isinstance(meta, Mapping) else {}))
+            meta = dict(meta) if isinstance(meta, Mapping) else {}
+            if base_sha and meta.get('init_sha256') not in (None, base_sha):
+                raise MergeError(f'{path} was trained from init {meta["init_sha256"][:12]}..., but '
+                                 f'--base {base} is {base_sha[:12]}...; pass the shared init the '
+                                 'checkpoints were trained from')
+            if len(metas) < len(checkpoints):  # the second TIES pass reads the files again
+                metas.append((str(path), meta))
             check_lineage(metas, allow_different_init=allow_different_init)
-            if head_keys:
+            if head_keys and len(kept_heads) < len(checkpoints):
                 kept_heads.append({key: state[key].detach().clone()
                                    for key in head_keys if key in state})
             bar.update()
@@ -203,8 +252,13 @@ def merge_checkpoint_files(checkpoints: Sequence, *, kinds: Mapping[str, EntryKi
         return load
 
     try:
-        result = merge_state_dicts([(str(path), loader(path)) for path in checkpoints],
-                                   kinds=kinds, weights=weights, buffer_policy=buffers)
+        sources = [(str(path), loader(path)) for path in checkpoints]
+        if method.uses_base:
+            result = merge_task_vectors(sources, base=base_state, base_name=str(base), kinds=kinds,
+                                        method=method, buffer_policy=buffers)
+        else:
+            result = merge_state_dicts(sources, kinds=kinds, weights=weights,
+                                       buffer_policy=buffers)
     finally:
         bar.close()
     return MergedCheckpoints(result, [meta for _, meta in metas], kept_heads, model_role,
@@ -227,7 +281,7 @@ def merge_files(spec: MergeSpec, *, kinds: Mapping[str, EntryKind],
     merged = merge_checkpoint_files(
         spec.checkpoints, kinds=kinds, weights=spec.weights, buffers=spec.buffers,
         heads=spec.heads, model_role=spec.model, allow_different_init=spec.allow_different_init,
-        progress=progress)
+        method=spec.task_method, base=spec.base, progress=progress)
     warnings = [*spec.warnings, *merged.warnings]
     if spec.heads == 'separate':
         merged.domain_heads, head_warnings = assign_domain_heads(
@@ -291,8 +345,8 @@ def assign_domain_heads(merged: MergedCheckpoints, *, config_domains: Sequence[s
     return {d: heads[d] for d in config_domains if d in heads}, warnings
 
 
-def merge_provenance(merged: MergedCheckpoints, *, heads: str, config: Optional[str] = None
-                     ) -> dict[str, Any]:
+def merge_provenance(merged: MergedCheckpoints, *, heads: str, config: Optional[str] = None,
+                     base: Optional[str] = None) -> dict[str, Any]:
     """The merged checkpoint's ``meta``: inputs with sha256, weights, policies, lineage, classes.
 
     ``dataset_meta`` (classes and palette of the first input) lets ``mmseg.apis.init_model`` name
@@ -300,12 +354,16 @@ def merge_provenance(merged: MergedCheckpoints, *, heads: str, config: Optional[
     """
     first = merged.metas[0]
     inits = {meta.get('init_sha256') for meta in merged.metas}
+    method = merged.result.method
     fields = dict(
-        merge_method='linear', weights=list(merged.result.weights),
+        merge_method='linear' if method == 'average' else method,
+        method_options=dict(merged.result.method_options), weights=list(merged.result.weights),
         buffer_policy=merged.result.buffer_policy, heads=heads, model=merged.model,
         target_domains=[meta.get('target_domain') for meta in merged.metas],
         domain_heads=list(merged.domain_heads), init_sha256=inits.pop() if len(inits) == 1 else None,
         config=config)
+    if base is not None:
+        fields['base'] = dict(path=str(base), sha256=sha256_file(base))
     if first.get('classes'):
         fields['dataset_meta'] = dict(classes=first['classes'], palette=first.get('palette'))
     return provenance(merged.result.names, **fields)

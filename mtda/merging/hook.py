@@ -45,7 +45,8 @@ class MergeHook(Hook):
     Args:
         checkpoints: two or more files fine-tuned from one init (stage one's exports or full UDA
             checkpoints), in merge order.
-        weights, buffers, heads, model, domains, allow_different_init, out, safetensors: see
+        weights, buffers, heads, model, domains, allow_different_init, out, safetensors, method,
+            base, scale, density, drop, topk, method_seed: see
             :class:`~mtda.merging.files.MergeSpec`, which checks them.
         progress: a progress bar over the checkpoints while merging.
     """
@@ -55,11 +56,15 @@ class MergeHook(Hook):
     def __init__(self, checkpoints: Sequence[str], weights: Optional[Sequence[float]] = None,
                  buffers: str = 'pool', heads: str = 'merge', model: str = 'student',
                  domains: Optional[Sequence[str]] = None, allow_different_init: bool = False,
-                 out: Optional[str] = None, safetensors: bool = False, progress: bool = True) -> None:
+                 out: Optional[str] = None, safetensors: bool = False, method: str = 'average',
+                 base: Optional[str] = None, scale: Optional[float] = None, density: float = 0.2,
+                 drop: float = 0.9, topk: str = 'tensor', method_seed: int = 0,
+                 progress: bool = True) -> None:
         self.spec = MergeSpec(checkpoints, weights=weights, buffers=buffers, heads=heads,
                               model=model, domains=domains,
                               allow_different_init=allow_different_init, out=out,
-                              safetensors=safetensors)
+                              safetensors=safetensors, method=method, base=base, scale=scale,
+                              density=density, drop=drop, topk=topk, method_seed=method_seed)
         self.progress = progress
         self.merged: Optional[MergedCheckpoints] = None
         self.saved: list[Path] = []
@@ -96,7 +101,8 @@ class MergeHook(Hook):
             print_log(f'MergeHook: {line}', logger='current', level=logging.WARNING)
         load_state_strict(segmentor, merged.result.state_dict, 'the merged checkpoint')
         if self.spec.out is not None and is_main_process():
-            meta = merge_provenance(merged, heads=self.spec.heads, config=config)
+            meta = merge_provenance(merged, heads=self.spec.heads, config=config,
+                                    base=self.spec.base)
             self.saved = save_merged(merged, self.spec.out, meta=meta,
                                      safetensors=self.spec.safetensors)
             print_log(f'MergeHook: saved {", ".join(map(str, self.saved))}', logger='current')

@@ -28,9 +28,9 @@ Which rule an entry gets depends on its kind and on the buffer policy (``--buffe
 import enum
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from numbers import Real
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 
@@ -77,12 +77,16 @@ class MergeResult:
         names: the merged checkpoints, in order.
         weights: the normalised parameter weights, in the same order.
         buffer_policy: the ``--buffers`` policy used.
+        method: the parameter rule (``--method``; :mod:`mtda.merging.task_merge`).
+        method_options: the options it used (λ, k, p, seed).
     """
 
     state_dict: dict[str, torch.Tensor]
     names: tuple[str, ...]
     weights: tuple[float, ...]
     buffer_policy: str
+    method: str = 'average'
+    method_options: Mapping[str, Any] = field(default_factory=dict)
 
 
 def check_buffer_policy(policy: str) -> None:
@@ -119,7 +123,7 @@ def merge_state_dicts(sources: Sequence[tuple[str, Loader]], *, kinds: Mapping[s
                          'pass two or more')
     check_buffer_policy(buffer_policy)
     weights = normalize_merge_weights(weights, len(sources), names=names)
-    merged = _merge(sources, kinds=kinds, weights=weights, policy=buffer_policy)
+    merged = fold_checkpoints(sources, kinds=kinds, weights=weights, policy=buffer_policy)
     return MergeResult(merged, names, tuple(weights), buffer_policy)
 
 
@@ -145,12 +149,34 @@ def interpolate_state_dicts(a: Mapping[str, torch.Tensor], b: Mapping[str, torch
         raise MergeError(f'interpolation coefficient lambda={lam!r} is outside [0, 1]; '
                          'sample the path between the two checkpoints with 0 <= lambda <= 1')
     sources = [(names[0], lambda: a), (names[1], lambda: b)]
-    return _merge(sources, kinds=kinds, weights=[1.0 - lam, float(lam)], policy=_PATH)
+    return fold_checkpoints(sources, kinds=kinds, weights=[1.0 - lam, float(lam)], policy=_PATH)
 
 
-def _merge(sources: Sequence[tuple[str, Loader]], *, kinds: Mapping[str, EntryKind], weights: Sequence[float],
-           policy: str) -> dict[str, torch.Tensor]:
-    """The streaming loop shared by merges and interpolation; ``weights`` are already final."""
+class ParameterRule:
+    """How the parameters of the streamed checkpoints are combined (default: the weighted mean).
+
+    :func:`fold_checkpoints` calls :meth:`begin` once per checkpoint after it passed every check, then
+    :meth:`add` per parameter, and :meth:`result` per parameter once all were added. The
+    task-vector rules (:mod:`mtda.merging.task_merge`) subclass it.
+    """
+
+    def __init__(self) -> None:
+        self._sums: dict[str, WeightedMean] = {}
+
+    def begin(self, index: int, state: Mapping[str, torch.Tensor], keys: Sequence[str]) -> None:
+        """A new checkpoint (``index`` in merge order) whose parameters ``keys`` follow."""
+
+    def add(self, key: str, tensor: torch.Tensor, weight: float) -> None:
+        self._sums.setdefault(key, WeightedMean()).add(tensor, weight)
+
+    def result(self, key: str) -> torch.Tensor:
+        return self._sums.pop(key).result()
+
+
+def fold_checkpoints(sources: Sequence[tuple[str, Loader]], *, kinds: Mapping[str, EntryKind], weights: Sequence[float],
+           policy: str, parameters: Optional[ParameterRule] = None) -> dict[str, torch.Tensor]:
+    """The streaming loop shared by every merge and the interpolation; ``weights`` are final."""
+    parameters = ParameterRule() if parameters is None else parameters
     if not kinds:
         raise MergeError('the model has no state-dict entries to merge; '
                          'check the model and any prefix filter')
@@ -163,12 +189,11 @@ def _merge(sources: Sequence[tuple[str, Loader]], *, kinds: Mapping[str, EntryKi
     # Entries taken from the first checkpoint; counters too, as templates for dtype, shape and device.
     copied = [key for key, rule in rules.items() if rule in (_Rule.FIRST, _Rule.IDENTICAL)] + counted
 
-    sums = {key: WeightedMean() for key in averaged}
     pools = {layer: MomentPool(layer=layer) for layer in pooled_layers}
     counts: dict[str, list[int]] = {key: [] for key in counted}
     reference: Optional[Layout] = None
     copies: dict[str, torch.Tensor] = {}
-    for (name, load), weight in zip(sources, weights):
+    for index, ((name, load), weight) in enumerate(zip(sources, weights)):
         state = load()
         check_state_dict(state, name=name, kinds=kinds, reference=reference,
                          finite_later=(EntryKind.PARAMETER,))
@@ -180,8 +205,9 @@ def _merge(sources: Sequence[tuple[str, Loader]], *, kinds: Mapping[str, EntryKi
             for key in identical:
                 check_identical(state[key], copies[key], key=key, name=name, reference_name=reference.name)
         # Arithmetic starts only once every check on this checkpoint has passed.
+        parameters.begin(index, state, averaged)
         for key in averaged:
-            sums[key].add(state[key], weight)
+            parameters.add(key, state[key], weight)
         for layer, keys in pooled_layers.items():
             share = int(state[keys.counter]) if rules[keys.mean] is _Rule.POOL_BY_COUNT else weight
             if share == 0 and rules[keys.mean] is _Rule.POOL_BY_COUNT:
@@ -195,7 +221,7 @@ def _merge(sources: Sequence[tuple[str, Loader]], *, kinds: Mapping[str, EntryKi
             counts[key].append(int(state[key]))
         del state  # release this checkpoint before the next loader runs
 
-    merged: dict[str, torch.Tensor] = {key: sums[key].result() for key in averaged}
+    merged: dict[str, torch.Tensor] = {key: parameters.result(key) for key in averaged}
     if not all(all_finite(merged[key]) for key in averaged):
         # NaN/Inf in any input reaches the average; re-read the inputs to name the file (error path)
         for name, load in sources:
@@ -210,7 +236,7 @@ def _merge(sources: Sequence[tuple[str, Loader]], *, kinds: Mapping[str, EntryKi
     for key, rule in rules.items():
         if rule in (_Rule.FIRST, _Rule.IDENTICAL):
             merged[key] = copies[key]
-    del sums, pools, copies
+    del pools, copies
     # Cast back one entry at a time (BN statistics are float64; parameters are already in their dtype),
     # each intermediate freed as soon as it is cast.
     return {key: merged.pop(key).to(dtype) for key, (_, dtype) in reference.specs.items()}

@@ -72,11 +72,53 @@ def test_domain_heads_follow_meta_then_explicit_names_then_config_order():
     (dict(model='ema'), '--model'),
     (dict(domains=['idd']), '--domains has 1'),
     (dict(out='dark_zurich'), 'would be overwritten'),
+    (dict(method='ties'), '--method ties takes task vectors against the shared init: pass --base'),
+    (dict(base='init'), '--base is used by the task-vector methods only'),
+    (dict(method='ties', base='init', weights=[1.0, 2.0]), '--weights applies to --method average'),
+    (dict(method='dare', base='nowhere.pth'), 'nowhere.pth: no such checkpoint file \\(--base\\)'),
+    (dict(method='ties', base='init', density=0.0), '--density 0.0 is out of range'),
 ])
 def test_spec_arguments_are_checked_before_anything_is_read(domain_files, kwargs, match):
     kwargs = dict(kwargs)
     checkpoints = [str(domain_files['cityscapes']), str(domain_files['dark_zurich'])][:kwargs.pop('inputs', 2)]
     if 'out' in kwargs:
         kwargs['out'] = str(domain_files[kwargs['out']])
+    if kwargs.get('base') == 'init':
+        kwargs['base'] = str(domain_files['cityscapes'].parent / 'init.pth')
     with pytest.raises(MtdaError, match=match):
         MergeSpec(checkpoints, **kwargs)
+
+
+def test_ties_on_files_checks_the_base_and_records_what_it_did(domain_files, segmentor_kinds,
+                                                                 tmp_path):
+    from mtda.io import sha256_file
+    from mtda.merging.files import merge_files, merge_provenance
+    init = domain_files['cityscapes'].parent / 'init.pth'
+    inputs = [domain_files['cityscapes'], domain_files['dark_zurich']]
+    spec = MergeSpec(inputs, method='ties', base=init, density=0.5)
+    merged = merge_files(spec, kinds=segmentor_kinds, progress=False)
+    base, a, b = state_of(init), state_of(inputs[0]), state_of(inputs[1])
+    key = 'decode_head.conv_seg.weight'
+    tau_a, tau_b = a[key] - base[key], b[key] - base[key]
+    # two models: where both survive the trim and agree, their mean; where they disagree, the
+    # larger one (it decides the elected sign); where one survives, that one
+    expected = torch.zeros_like(tau_a)
+    for tau, other in ((tau_a, tau_b), (tau_b, tau_a)):
+        kept = tau.abs() >= tau.abs().reshape(-1).topk(-(-tau.numel() // 2)).values.min()
+        kept_other = other.abs() >= other.abs().reshape(-1).topk(-(-other.numel() // 2)).values.min()
+        alone = kept & ~kept_other
+        expected[alone] = tau[alone]
+        both = kept & kept_other
+        agree = both & (tau.sign() == other.sign())
+        expected[agree] = (tau[agree] + other[agree]) / 2
+        wins = both & (tau.sign() != other.sign()) & (tau.abs() > other.abs())
+        expected[wins] = tau[wins]
+    torch.testing.assert_close(merged.result.state_dict[key], base[key] + expected)
+    meta = merge_provenance(merged, heads='merge', base=str(init))
+    assert meta['merge_method'] == 'ties' and meta['base']['sha256'] == sha256_file(init)
+    assert meta['method_options'] == dict(scale=1.0, density=0.5, topk='tensor')
+    # a base the inputs were not trained from is refused, naming both hashes' heads
+    other = atomic_save(dict(state_dict=base, meta={'note': 'another file'}), tmp_path / 'x.pth')
+    with pytest.raises(MergeError, match=r'cityscapes\.pth was trained from init .*--base .*x\.pth'):
+        merge_files(MergeSpec(inputs, method='task-arithmetic', base=other), kinds=segmentor_kinds,
+                    progress=False)

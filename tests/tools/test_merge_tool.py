@@ -62,7 +62,7 @@ def setup(tiny_data_root, tmp_path_factory):
         # stage one's lineage, as ExportWeightsHook records it for a UDA model
         checkpoint['meta'].update(init_sha256=sha256_file(init), target_domain=domain)
         files[domain] = atomic_save(checkpoint, folder / f'{domain}.pth')
-    return dict(root=tiny_data_root, folder=folder, config=config, **files)
+    return dict(root=tiny_data_root, folder=folder, config=config, init=init, **files)
 
 
 def _state(path):
@@ -92,6 +92,8 @@ def merged(setup):
         'separate': _cli(s['config'], s['cityscapes'], s['idd'], '--out',
                          out / 'separate.pth', '--no-eval', '--heads', 'separate',
                          '--domains', 'dark_zurich', 'cityscapes', '--safetensors'),
+        'ties': _cli(s['config'], s['cityscapes'], s['idd'], '--out', out / 'ties.pth',
+                     '--no-eval', '--method', 'ties', '--base', s['init'], '--density', '0.3'),
     }
 
 
@@ -113,6 +115,30 @@ def test_merging_a_checkpoint_with_itself_gives_it_back_and_scores_the_same(setu
     # the input given twice is worth a warning, on stderr, and nothing else is there
     assert evaluated['identity'].stderr.strip().splitlines() == [
         f'warning: {setup["cityscapes"]} is given more than once, so it counts 2 times in the average']
+
+
+def test_ties_through_the_tool_is_the_streamed_rule_with_its_provenance(setup, merged):
+    from mmseg.apis import init_model
+
+    from mtda.config import load_config
+    from mtda.io.segmentor_state import select_segmentor_state
+    from mtda.merging import classify_state_dict_entries
+    from mtda.merging.task_merge import TaskMethod, merge_task_vectors
+    from mtda.models.segmentor import batchnorm_types
+    assert merged['ties'][0] == 0, merged['ties'][2]
+    saved = torch.load(setup['folder'] / 'ties.pth', weights_only=True)
+    meta = saved['meta']
+    assert meta['merge_method'] == 'ties' and meta['base']['sha256'] == sha256_file(setup['init'])
+    assert meta['method_options'] == dict(scale=1.0, density=0.3, topk='tensor')
+    base = select_segmentor_state(torch.load(setup['init'], weights_only=True), 'init')
+    states = [_state(setup['cityscapes']), _state(setup['idd'])]
+    model = init_model(load_config(str(setup['config'])), device='cpu')
+    kinds = classify_state_dict_entries(model, batchnorm_types=batchnorm_types())
+    expected = merge_task_vectors([(str(i), lambda s=s: s) for i, s in enumerate(states)],
+                                  base=base, base_name='init', kinds=kinds,
+                                  method=TaskMethod('ties', density=0.3)).state_dict
+    for key, value in expected.items():
+        assert torch.equal(saved['state_dict'][key], value), key
 
 
 def test_the_merged_file_loads_weights_only_and_with_mmseg(setup, merged):
