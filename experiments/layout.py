@@ -91,6 +91,9 @@ class JobLayout:
     def subset_dir(self, name: str) -> Path:
         return self.root / 'subsets' / name
 
+    def method_dir(self, method: str) -> Path:
+        return self.root / 'methods' / method
+
     def lmc_dir(self, kind: str) -> Path:
         return self.root / 'lmc' / kind
 

@@ -33,6 +33,9 @@ FAMILIES = ('daformer_efficientnet-lite0_tiny', 'daformer_mit-b0_tiny', 'daforme
 
 
 LMC_KINDS = ('shared_init', 'different_init')
+#: merge methods compared with the paper's average (docs/merging.md), each with its defaults.
+#: task-arithmetic is left out: its data-free default (lambda = 1/N) is the average itself.
+METHODS = ('ties', 'dare', 'dare-ties')
 
 
 def seed_layout(root, family: str, seed: int) -> JobLayout:
@@ -54,6 +57,23 @@ def run_subset_merges(experiment: Experiment, layout: JobLayout, *, tools: Tools
                           out / 'merge.out'))
     if steps:
         step(f'claims: {len(steps)} subset merges ({layout.root})')
+        tools.run_all(steps)
+
+
+def run_method_merges(experiment: Experiment, layout: JobLayout, *, tools: Tools) -> None:
+    """The four-target merge by each of :data:`METHODS`, BN statistics pooled as in the paper."""
+    steps = []
+    for method in METHODS:
+        out = layout.method_dir(method)
+        if not (out / 'results.json').exists():
+            steps.append(('merge.py', [experiment.first_config,
+                                       *(layout.stage_one_weights(t) for t in TARGETS),
+                                       '--out', out / 'merged.pth', '--work-dir', out,
+                                       '--name', f'merged ({method})', '--buffers', 'pool',
+                                       '--method', method, '--base', layout.shared_init],
+                          out / 'merge.out'))
+    if steps:
+        step(f'claims: {len(steps)} merges by other methods ({layout.root})')
         tools.run_all(steps)
 
 
@@ -86,8 +106,11 @@ def collect_run(layout: JobLayout) -> dict:
     found[subset_name(TARGETS)] = merges['pool']
     lmc = {kind.replace('_', ' '): json.loads((layout.lmc_dir(kind) / 'lmc.json').read_text())
            for kind in LMC_KINDS}
+    methods = {method: one(layout.method_dir(method)) for method in METHODS
+               if (layout.method_dir(method) / 'results.json').exists()}
     return dict(singles={t: one(layout.single_eval_dir(t)) for t in TARGETS}, merges=merges,
-                subsets=found, cs_idd_own_heads=one(layout.subset_dir('C+I_own_heads')), lmc=lmc)
+                subsets=found, cs_idd_own_heads=one(layout.subset_dir('C+I_own_heads')), lmc=lmc,
+                methods=methods)
 
 
 def run_claims_study(root, *, configs_dir, tools: Tools, families: Sequence[str] = FAMILIES,
@@ -121,6 +144,7 @@ def run_claims_study(root, *, configs_dir, tools: Tools, families: Sequence[str]
         for i, seed in enumerate(seeds):
             layout = seed_layout(root, family, seed)
             run_subset_merges(experiment, layout, tools=tools)
+            run_method_merges(experiment, layout, tools=tools)
             run_lmc_sweeps(experiment, layout,
                            seed_layout(root, family, seeds[(i + 1) % len(seeds)]), tools=tools)
     runs = {family: {seed: collect_run(seed_layout(root, family, seed)) for seed in seeds}

@@ -7,7 +7,8 @@ Input: ``runs = {family: {seed: run}}``, where a run (one seed of one model fami
      'merges': {merge row key: record},           # its merges (experiments.layout.MERGE_ROWS)
      'subsets': {'C+I': record, ...},            # pool merges of every subset of >= 2 targets
      'cs_idd_own_heads': record,                 # encoder-only merge of C and I
-     'lmc': {'shared init': lmc data, 'different init': lmc data}}   # tools/analyze_lmc.py output
+     'lmc': {'shared init': lmc data, 'different init': lmc data},   # tools/analyze_lmc.py output
+     'methods': {method: record}}                # four-target merges by TIES, DARE ... (optional)
 
 Every comparison is paired within a seed (the same data, shared init and singles), then summarised
 as mean ± sample std over seeds. A claim **holds** when the paired difference is in the paper's
@@ -178,13 +179,37 @@ def subset_ranking(rows: Sequence[Mapping]) -> Dict[str, Any]:
                                                   > paper_best])
 
 
+_READINGS = {'holds': 'better', 'does not hold': 'worse', 'inconclusive': 'level'}
+
+
+def compare_methods(runs: Mapping[Any, Mapping]) -> Dict[str, Any]:
+    """Each merge method's four-target H-mean against the paper's average (pool BN), paired.
+
+    Not a claim of the paper: ``better``/``worse`` when the difference exceeds its std over seeds,
+    ``level`` otherwise. Empty when the runs have no method merges.
+    """
+    methods = sorted(set.intersection(*(set(run.get('methods', {})) for run in runs.values())))
+    rows = {}
+    for method in methods:
+        def per_seed(run, method=method):
+            record = run['methods'][method]
+            h, average = hmean_over(record), hmean_over(run['merges']['pool'])
+            return {**{t: record['domains'][t]['mIoU'] for t in TARGETS}, 'H': h,
+                    'H - average': h - average}
+        values = _paired(runs, per_seed)
+        reading = verdict(values['H - average'])
+        rows[method] = dict(values=values, reading=_READINGS.get(reading, reading))
+    return rows
+
+
 def summarize(runs: Mapping[str, Mapping[Any, Mapping]], *, main_family: str) -> Dict[str, Any]:
     """Every claim for every family that has the runs it needs (C6 for ``main_family``)."""
     claims: Dict[str, Any] = dict(main_family=main_family, families={})
     for family, seeds in runs.items():
         claims['families'][family] = dict(
             seeds=sorted(seeds), C1=claim_lmc(seeds), C3=claim_merge_beats_best_single(seeds),
-            C4=claim_buffers(seeds), C5=claim_encoder_only(seeds), C6=subset_table(seeds))
+            C4=claim_buffers(seeds), C5=claim_encoder_only(seeds), C6=subset_table(seeds),
+            methods=compare_methods(seeds))
         claims['families'][family]['C6 ranking'] = subset_ranking(claims['families'][family]['C6'])
     return claims
 
@@ -269,6 +294,19 @@ def render_claims_markdown(claims: Mapping[str, Any], *, preamble: str = '') -> 
         for claim in ('C3', 'C4', 'C5'):
             for key, values in c[claim]['values'].items():
                 lines.append(f'| {family} | {claim} {key} | {_ms(values)} |')
+    if any(c.get('methods') for c in families.values()):
+        lines += ['', '## Merge methods beyond averaging (not claims of the paper)', '',
+                  'Four-target merges, BatchNorm statistics pooled, each method with its data-free '
+                  'defaults (docs/merging.md); Δ = H minus the average\'s (pool BN) in the same '
+                  'seed: better or worse when beyond its std over seeds, else level.', '',
+                  '| family | method | C | I | A | D | H | Δ vs average | reading |',
+                  '|---|---|---|---|---|---|---|---|---|']
+        for family, c in families.items():
+            for method, row in c.get('methods', {}).items():
+                values = row['values']
+                lines.append('| ' + ' | '.join([
+                    family, method, *(_ms(values[t]) for t in TARGETS), f'**{_ms(values["H"])}**',
+                    _signed(values['H - average']), row['reading']]) + ' |')
     lines += ['', f'## C6 Every subset of targets ({claims["main_family"]})', '',
               'Pool merge of each subset (rows 1–4 are the single-target models), evaluated on all '
               'four targets; Δ = H minus the best single model\'s H in the same seed. The paper\'s '

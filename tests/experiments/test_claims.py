@@ -136,3 +136,33 @@ def test_study_asks_for_every_subset_merge_and_both_sweeps_once(tmp_path):
 def test_study_needs_two_different_seeds(tmp_path):
     with pytest.raises(MtdaError, match='--seeds 0: the study needs at least two'):
         study.run_claims_study(tmp_path, configs_dir=CONFIGS, tools=RecordingTools(), seeds=[0])
+
+
+def test_methods_are_compared_with_the_average_of_the_same_seed():
+    from experiments.claims.summary import compare_methods
+    runs = {0: run(0.0), 1: run(0.0), 2: run(0.0)}
+    for seed, (ties_c, dare_c) in enumerate([(40, 28), (41, 20), (39, 36)]):
+        runs[seed]['methods'] = {'ties': record(ties_c, 30, 30, 20),
+                                 'dare': record(dare_c, 30, 30, 20)}
+    rows = compare_methods(runs)
+    average = 4 / (3 / 30 + 1 / 20)  # pool merge H, the same in every seed
+    ties = [4 / (1 / c + 2 / 30 + 1 / 20) for c in (40, 41, 39)]
+    assert rows['ties']['values']['H - average'] == pytest.approx([h - average for h in ties])
+    assert rows['ties']['reading'] == 'better'  # +1.6 ± 0.1
+    dare = [4 / (1 / c + 2 / 30 + 1 / 20) for c in (28, 20, 36)]
+    assert rows['dare']['values']['H - average'] == pytest.approx([h - average for h in dare])
+    assert rows['dare']['reading'] == 'level'  # -0.7 ± 1.9
+    text = render_claims_markdown(summarize({'f': runs}, main_family='f'))
+    assert '| f | ties | 40.0 ± 1.0 | 30.0 ± 0.0 |' in text
+    # runs without method merges (an older study) compare nothing
+    assert compare_methods({0: run(), 1: run()}) == {}
+
+
+def test_method_merges_take_the_shared_init_as_base(tmp_path):
+    tools = RecordingTools()
+    layout = JobLayout(tmp_path / 'seed0')
+    study.run_method_merges(tiny_experiment(CONFIGS), layout, tools=tools)
+    assert [args[args.index('--method') + 1] for _, args in tools.calls] == list(study.METHODS)
+    for _, args in tools.calls:
+        assert args[args.index('--base') + 1] == layout.shared_init
+        assert sum(str(a).endswith('final.pth') for a in args) == 4
