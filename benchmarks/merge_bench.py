@@ -1,6 +1,7 @@
 """Merge benchmark: merge time / input read time and peak RSS / one checkpoint, N MiT-B5-size inputs.
 
     python benchmarks/merge_bench.py [--n 2 4 8 16] [--dir TMP] [--repeats 2] [--keep]
+                                     [--methods average ties dare ...]
 
 Writes N weights-only checkpoints of a MiT-B5 + SegFormer-head (256 channels, BatchNorm) segmentor
 with random weights (~85M parameters, ~330 MB each) into a temporary folder, then for each N runs,
@@ -12,7 +13,10 @@ each in a fresh subprocess so that the N's do not share memory:
   load, select the student, lineage, validation, streaming merge), without building a model.
 
 and prints, per N, merge time / load time (target <= 1.2) and the merge's peak RSS / the size of
-one checkpoint (target <= 2.5). The peak is measured from the RSS the worker holds once torch,
+one checkpoint (target <= 2.5). ``--methods`` adds rows for the task-vector methods
+(docs/merging.md), which also read the shared init (written beside the inputs) and hold it: their
+floor is one more checkpoint in memory, and TIES and DARE-TIES read every input twice (sign
+election, then the disjoint mean), so their time floor is 2x the load time. The peak is measured from the RSS the worker holds once torch,
 mmseg and mtda are imported (``/proc/self/clear_refs`` resets the high-water mark there), because
 importing torch 2.x alone takes ~1.5 checkpoints of memory that no merge implementation can give
 back; the whole-process peak is printed next to it. Times are the best of ``--repeats`` runs of each
@@ -70,7 +74,8 @@ def evict_from_page_cache(path) -> None:
 
 
 def worker(mode: str, kinds_file: str, files: list, *, threads: int, cold: bool) -> dict:
-    """Run in a fresh process: read (``load``) or merge (``merge``) ``files``; time and memory."""
+    """Run in a fresh process: read (``load``) or merge (``merge`` or ``merge:<method>``)
+    ``files``; time and memory."""
     import gc
 
     import torch
@@ -78,6 +83,7 @@ def worker(mode: str, kinds_file: str, files: list, *, threads: int, cold: bool)
     from mtda.io import load_checkpoint_file
     from mtda.merging import EntryKind
     from mtda.merging.files import merge_checkpoint_files
+    from mtda.merging.task_merge import TaskMethod
 
     kinds = {key: EntryKind(kind) for key, kind in json.loads(Path(kinds_file).read_text()).items()}
     if cold:
@@ -91,7 +97,10 @@ def worker(mode: str, kinds_file: str, files: list, *, threads: int, cold: bool)
             checkpoint = load_checkpoint_file(path)
             del checkpoint
     else:
-        merged = merge_checkpoint_files(files, kinds=kinds, progress=False)
+        method = TaskMethod(mode.partition(':')[2] or 'average')
+        base = Path(kinds_file).parent / 'init.pth' if method.uses_base else None
+        merged = merge_checkpoint_files(files, kinds=kinds, method=method, base=base,
+                                        progress=False)
         assert len(merged.result.state_dict) == len(kinds)
     seconds = time.perf_counter() - start
     peak = _status()['VmHWM']
@@ -99,13 +108,15 @@ def worker(mode: str, kinds_file: str, files: list, *, threads: int, cold: bool)
 
 
 def write_checkpoints(folder: Path, n: int) -> tuple[list, int, Path]:
-    """N random checkpoints sharing one init sha256, plus the model's entry kinds (JSON).
+    """N random checkpoints fine-tuned from one init (``init.pth``), and the model's entry kinds
+    (JSON).
 
     Files already in ``folder`` (from an earlier ``--dir D --keep`` run) are reused.
     """
     kinds_file = folder / 'kinds.json'
     files = [folder / f'domain{i}.pth' for i in range(n)]
-    if kinds_file.is_file() and all(f.is_file() for f in files):
+    init = folder / 'init.pth'
+    if kinds_file.is_file() and init.is_file() and all(f.is_file() for f in files):
         print(f'reusing {n} checkpoints in {folder}', flush=True)
         return files, files[0].stat().st_size, kinds_file
     import torch
@@ -113,7 +124,7 @@ def write_checkpoints(folder: Path, n: int) -> tuple[list, int, Path]:
     from mmseg.registry import MODELS
 
     import mtda  # noqa: F401  (registers mtda's modules)
-    from mtda.io import atomic_save
+    from mtda.io import atomic_save, sha256_file
     from mtda.merging import classify_state_dict_entries
     from mtda.models.segmentor import batchnorm_types
 
@@ -123,6 +134,7 @@ def write_checkpoints(folder: Path, n: int) -> tuple[list, int, Path]:
     kinds_file.write_text(json.dumps({key: kind.value for key, kind in kinds.items()}))
     base = {key: value.detach().clone() for key, value in model.state_dict().items()}
     del model
+    init_sha = sha256_file(atomic_save(dict(state_dict=base, meta={}), init))
     parameters = sum(v.numel() for k, v in base.items() if kinds[k].value == 'parameter')
     generator = torch.Generator().manual_seed(0)
     for i, path in enumerate(files):
@@ -136,7 +148,7 @@ def write_checkpoints(folder: Path, n: int) -> tuple[list, int, Path]:
                 state[key] = value + 0.01 * torch.randn(value.shape, generator=generator)
             else:
                 state[key] = value
-        atomic_save(dict(state_dict=state, meta=dict(init_sha256='0' * 64, target_domain=f'd{i}')),
+        atomic_save(dict(state_dict=state, meta=dict(init_sha256=init_sha, target_domain=f'd{i}')),
                     path)
         del state
     print(f'wrote {n} checkpoints of {parameters / 1e6:.1f}M parameters, '
@@ -167,6 +179,8 @@ def main(argv=None) -> int:
                         help='evict the files from the page cache before every run, so both '
                              'reading and merging read from the disk (default: warm cache, the '
                              'harder case for the time ratio)')
+    parser.add_argument('--methods', nargs='+', default=['average'],
+                        help='merge methods to time (tools/merge.py --method; default average)')
     parser.add_argument('--worker', nargs='+', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -189,12 +203,14 @@ def main(argv=None) -> int:
                                     threads=args.threads, cold=args.cold)
             run('load')  # page cache warm for both workers (unless --cold evicts it)
             load = min((run('load') for _ in range(args.repeats)), key=lambda r: r['seconds'])
-            merges = [run('merge') for _ in range(args.repeats)]
-            merge = min(merges, key=lambda r: r['seconds'])
-            merge_peak = max(m['peak'] - m['baseline'] for m in merges)
-            rows.append((n, load['seconds'], merge['seconds'], merge['seconds'] / load['seconds'],
-                         merge_peak / size, max(m['peak'] for m in merges) / size,
-                         merges[0]['baseline'] / size))
+            for method in args.methods:
+                merges = [run(f'merge:{method}') for _ in range(args.repeats)]
+                merge = min(merges, key=lambda r: r['seconds'])
+                merge_peak = max(m['peak'] - m['baseline'] for m in merges)
+                rows.append((n, method, load['seconds'], merge['seconds'],
+                             merge['seconds'] / load['seconds'], merge_peak / size,
+                             max(m['peak'] for m in merges) / size,
+                             merges[0]['baseline'] / size))
             print(f'N={n:2d} done', flush=True)
     finally:
         if not args.keep and not args.dir:
@@ -203,12 +219,12 @@ def main(argv=None) -> int:
     print(f'\none checkpoint: {size / 2**20:.0f} MiB; {os.cpu_count()} CPUs, {args.threads} torch '
           f'thread(s); page cache {"cold" if args.cold else "warm"}; load and merge times are the '
           f'best of {args.repeats}')
-    print('| N | load s | merge s | merge/load (<= 1.2) | merge peak RSS / ckpt (<= 2.5) '
+    print('| N | method | load s | merge s | merge/load (<= 1.2) | merge peak RSS / ckpt (<= 2.5) '
           '| whole-process peak / ckpt | RSS after imports / ckpt |')
-    print('|---|---|---|---|---|---|---|')
-    for n, load_s, merge_s, ratio, peak, whole, base in rows:
-        print(f'| {n} | {load_s:.2f} | {merge_s:.2f} | {ratio:.2f} | {peak:.2f} | {whole:.2f} '
-              f'| {base:.2f} |')
+    print('|---|---|---|---|---|---|---|---|')
+    for n, method, load_s, merge_s, ratio, peak, whole, base in rows:
+        print(f'| {n} | {method} | {load_s:.2f} | {merge_s:.2f} | {ratio:.2f} | {peak:.2f} '
+              f'| {whole:.2f} | {base:.2f} |')
     return 0
 
 

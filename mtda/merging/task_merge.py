@@ -173,8 +173,11 @@ def merge_task_vectors(sources: Sequence[tuple[str, Loader]], *, base: Mapping[s
     merged = fold_checkpoints(sources, kinds=kinds, weights=weights, policy=buffer_policy,
                     parameters=first_pass)
     parameters = [key for key, kind in kinds.items() if kind is EntryKind.PARAMETER]
+    order = list(merged)
+    dtypes = {key: merged[key].dtype for key in parameters}  # the inputs' dtypes
     if method.elects_signs:  # second pass: the disjoint mean under the elected signs
-        second = _TaskVectorRule(method, base, signs={k: merged[k].float() for k in parameters})
+        second = _TaskVectorRule(method, base, signs={k: merged.pop(k).to(torch.int8)
+                                                      for k in parameters})
         for index, (name, load) in enumerate(sources):
             state = load()
             check_state_dict(state, name=name, kinds=kinds)
@@ -184,11 +187,11 @@ def merge_task_vectors(sources: Sequence[tuple[str, Loader]], *, base: Mapping[s
             del state
         taus = {key: second.result(key) for key in parameters}
     else:
-        taus = {key: merged[key] for key in parameters}
+        taus = {key: merged.pop(key) for key in parameters}
     lam = method.lam(n)
     for key in parameters:
-        dtype = merged[key].dtype
         start = base[key].to(torch.promote_types(base[key].dtype, torch.float32))
-        merged[key] = (start + lam * taus.pop(key).to(start.dtype)).to(dtype)
+        merged[key] = (start + lam * taus.pop(key).to(start.dtype)).to(dtypes[key])
+    merged = {key: merged[key] for key in order}
     return MergeResult(merged, names, tuple(weights), buffer_policy, method.name,
                        method.options(n))

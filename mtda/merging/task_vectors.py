@@ -109,16 +109,16 @@ class DisjointMean:
     Entries where no model agrees (all trimmed away, or γ = 0) get 0.
     """
 
-    def __init__(self, sign: torch.Tensor):
-        self.sign = sign
-        self.total = torch.zeros_like(sign)
-        self.count = torch.zeros_like(sign)
+    def __init__(self, sign: torch.Tensor, dtype: torch.dtype = torch.float32):
+        self.sign = sign.to(torch.int8)  # a quarter of a float32 model in memory
+        self.total = torch.zeros(sign.shape, dtype=dtype, device=sign.device)
+        self.count = torch.zeros(sign.shape, dtype=torch.int16, device=sign.device)
 
     def add(self, trimmed: torch.Tensor) -> None:
-        agrees = (torch.sign(trimmed) == self.sign) & (trimmed != 0)
-        self.total.add_(torch.where(agrees, trimmed, torch.zeros_like(trimmed)))
+        agrees = (torch.sign(trimmed).to(torch.int8) == self.sign) & (trimmed != 0)
+        self.total.add_(torch.where(agrees, trimmed, torch.zeros_like(trimmed)).to(self.total.dtype))
         self.count.add_(agrees.to(self.count.dtype))
 
     def result(self) -> torch.Tensor:
-        return torch.where(self.count > 0, self.total / self.count.clamp(min=1),
+        return torch.where(self.count > 0, self.total / self.count.clamp(min=1).to(self.total.dtype),
                            torch.zeros_like(self.total))
