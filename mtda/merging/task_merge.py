@@ -99,29 +99,40 @@ class TaskMethod:
 class _TaskVectorRule(ParameterRule):
     """One pass over the inputs' task vectors: their sum, the sign election or the disjoint mean."""
 
-    def __init__(self, method: TaskMethod, base: Mapping[str, torch.Tensor],
-                 signs: Optional[Mapping[str, torch.Tensor]] = None):
+    def __init__(self, method: TaskMethod, base: Mapping[str, torch.Tensor], names: Sequence[str],
+                 signs: Optional[Mapping[str, torch.Tensor]] = None,
+                 thresholds: Optional[dict] = None):
         super().__init__()
-        self.method, self.base, self.signs = method, base, signs
-        self.index, self.threshold = 0, None
+        self.method, self.base, self.names, self.signs = method, base, names, signs
+        # TIES' trim thresholds per (checkpoint, entry), found in the first pass and reused in
+        # the second: selecting the k-th largest magnitude is most of TIES' arithmetic
+        self.thresholds = {} if thresholds is None else thresholds
+        self.index = 0
         self.folds: dict = {}
 
     def begin(self, index, state, keys):
-        self.index, self.threshold = index, None
-        if self.method.name == 'ties' and self.method.topk == 'global':
+        self.index = index
+        if (self.method.name == 'ties' and self.method.topk == 'global'
+                and (index, None) not in self.thresholds):
             magnitudes = torch.cat([task_vector(state[k], self.base[k], key=k).abs().reshape(-1)
                                     for k in keys])
-            self.threshold = magnitude_threshold(magnitudes, self.method.density)
+            self.thresholds[index, None] = magnitude_threshold(magnitudes, self.method.density)
 
     def prepared(self, key: str, tensor: torch.Tensor) -> torch.Tensor:
         """τ̂_i of this entry: the task vector, dropped (DARE) or trimmed (TIES)."""
         tau = task_vector(tensor, self.base[key], key=key)
+        if not bool(torch.isfinite(tau).all()):  # a trim or drop could hide a NaN from the result
+            raise MergeError(f'{self.names[self.index]}: {key!r} holds NaN or Inf; re-export the '
+                             'checkpoint from its training run')
         if self.method.name.startswith('dare'):
             seed = (self.method.seed * 1_000_003 + self.index) * 4_294_967_311 + zlib.crc32(
                 key.encode())
             return dare(tau, self.method.drop, torch.Generator().manual_seed(seed % 2 ** 63))
         if self.method.name == 'ties':
-            return trim_to_top_k(tau, self.method.density, self.threshold)
+            slot = (self.index, None if self.method.topk == 'global' else key)
+            if slot not in self.thresholds:
+                self.thresholds[slot] = magnitude_threshold(tau.abs(), self.method.density)
+            return trim_to_top_k(tau, self.method.density, self.thresholds[slot])
         return tau
 
     def add(self, key, tensor, weight):
@@ -169,15 +180,16 @@ def merge_task_vectors(sources: Sequence[tuple[str, Loader]], *, base: Mapping[s
     check_state_dict(base, name=base_name, kinds=kinds)
     n = len(sources)
     weights = [1.0 / n] * n
-    first_pass = _TaskVectorRule(method, base)
+    first_pass = _TaskVectorRule(method, base, names)
     merged = fold_checkpoints(sources, kinds=kinds, weights=weights, policy=buffer_policy,
                     parameters=first_pass)
     parameters = [key for key, kind in kinds.items() if kind is EntryKind.PARAMETER]
     order = list(merged)
     dtypes = {key: merged[key].dtype for key in parameters}  # the inputs' dtypes
     if method.elects_signs:  # second pass: the disjoint mean under the elected signs
-        second = _TaskVectorRule(method, base, signs={k: merged.pop(k).to(torch.int8)
-                                                      for k in parameters})
+        second = _TaskVectorRule(method, base, names, signs={k: merged.pop(k).to(torch.int8)
+                                                      for k in parameters},
+                                 thresholds=first_pass.thresholds)
         for index, (name, load) in enumerate(sources):
             state = load()
             check_state_dict(state, name=name, kinds=kinds)

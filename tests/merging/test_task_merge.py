@@ -94,6 +94,14 @@ def test_dare_is_seeded_and_keeps_one_in_ten_entries_rescaled(kinds, three):
     assert set(delta.round(decimals=3).unique().tolist()) <= {0.0, 10.0, 20.0}
 
 
+def test_a_nan_that_trimming_would_hide_is_refused(kinds, three):
+    base, states = three
+    states[1]['backbone.0.weight'][0, 0, 0, 0] = float('nan')
+    with pytest.raises(MergeError, match="ckpt1.pth: 'backbone.0.weight' holds NaN"):
+        merge_task_vectors(sources_of(states), base=base, base_name='init.pth', kinds=kinds,
+                           method=TaskMethod('ties', density=0.01))
+
+
 def test_a_base_of_another_model_is_refused(kinds, three):
     base, states = three
     del base['decode_head.conv_seg.bias']
