@@ -297,7 +297,7 @@ def run_main_job(experiment: Experiment, *, tools: Tools, work_dir=None, data_ro
                              layout.stage_one_dir(target) / 'train.out'))
     if training:
         step(f'stage one: {len(training)} runs from the shared init ({tools.jobs} at a time, '
-             f'{tools.threads_per_job} threads each)')
+             f'{tools.threads_per_job} thread(s) each)')
         run_steps(training)
 
     step('evaluation of the single-target models (and the source-only one) and stage two: '

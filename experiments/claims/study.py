@@ -108,7 +108,9 @@ def collect_run(layout: JobLayout) -> dict:
            for kind in LMC_KINDS}
     methods = {method: one(layout.method_dir(method)) for method in METHODS
                if (layout.method_dir(method) / 'results.json').exists()}
-    return dict(singles={t: one(layout.single_eval_dir(t)) for t in TARGETS}, merges=merges,
+    source_only = layout.source_only_eval_dir / 'results.json'
+    extra = dict(source_only=one(layout.source_only_eval_dir)) if source_only.exists() else {}
+    return dict(**extra, singles={t: one(layout.single_eval_dir(t)) for t in TARGETS}, merges=merges,
                 subsets=found, cs_idd_own_heads=one(layout.subset_dir('C+I_own_heads')), lmc=lmc,
                 methods=methods)
 

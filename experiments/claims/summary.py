@@ -3,7 +3,8 @@
 Input: ``runs = {family: {seed: run}}``, where a run (one seed of one model family, collected by
 :func:`experiments.claims.study.collect_run`) is::
 
-    {'singles': {target: results record},        # the main job's stage-one models
+    {'source_only': record,                      # the main job's source-only model (optional)
+     'singles': {target: results record},        # the main job's stage-one models
      'merges': {merge row key: record},           # its merges (experiments.layout.MERGE_ROWS)
      'subsets': {'C+I': record, ...},            # pool merges of every subset of >= 2 targets
      'cs_idd_own_heads': record,                 # encoder-only merge of C and I
@@ -23,7 +24,7 @@ from typing import Any, Dict, List, Mapping, Sequence
 from mtda.analysis.lmc import hmean_barrier
 from mtda.evaluation.scores import harmonic_mean
 
-from ..layout import TARGETS
+from ..layout import MERGE_ROWS, SOURCE_ONLY_LABEL, TARGETS, single_label
 from . import paper_numbers as paper
 LETTER = dict(zip(TARGETS, 'CIAD'))
 CS_IDD = ('cityscapes', 'idd')
@@ -179,6 +180,21 @@ def subset_ranking(rows: Sequence[Mapping]) -> Dict[str, Any]:
                                                   > paper_best])
 
 
+def main_table(runs: Mapping[Any, Mapping]) -> List[Dict[str, Any]]:
+    """The main job's table over seeds: per row (model) the per-target mIoU and H, over seeds."""
+    picks = [(SOURCE_ONLY_LABEL, lambda run: run.get('source_only'))]
+    picks += [(single_label(t), lambda run, t=t: run['singles'][t]) for t in TARGETS]
+    picks += [(row.label, lambda run, key=row.key: run['merges'][key]) for row in MERGE_ROWS]
+    rows = []
+    for label, pick in picks:
+        if any(pick(run) is None for run in runs.values()):
+            continue
+        rows.append(dict(name=label, values=_paired(runs, lambda run, pick=pick: {
+            **{t: pick(run)['domains'][t]['mIoU'] for t in TARGETS},
+            'H': hmean_over(pick(run))})))
+    return rows
+
+
 _READINGS = {'holds': 'better', 'does not hold': 'worse', 'inconclusive': 'level'}
 
 
@@ -209,7 +225,7 @@ def summarize(runs: Mapping[str, Mapping[Any, Mapping]], *, main_family: str) ->
         claims['families'][family] = dict(
             seeds=sorted(seeds), C1=claim_lmc(seeds), C3=claim_merge_beats_best_single(seeds),
             C4=claim_buffers(seeds), C5=claim_encoder_only(seeds), C6=subset_table(seeds),
-            methods=compare_methods(seeds))
+            methods=compare_methods(seeds), table=main_table(seeds))
         claims['families'][family]['C6 ranking'] = subset_ranking(claims['families'][family]['C6'])
     return claims
 
@@ -277,7 +293,18 @@ def render_claims_markdown(claims: Mapping[str, Any], *, preamble: str = '') -> 
             f'| C6 rank agreement of the 15 rows with the paper (Spearman ρ) | {family} | '
             f'{c["C6 ranking"]["spearman_rho"]:+.2f} (p = {c["C6 ranking"]["p_value"]:.3f}) | '
             '1 | – |']
-    lines += ['', '## C1 Linear mode connectivity', '',
+    lines += ['', '## The main job\'s table over seeds', '',
+              'Per-domain mIoU and H-mean of every model of `tools/run_mtda.py`, mean ± std over '
+              'the seeds.', '']
+    for family, c in families.items():
+        lines += [f'**{family}**', '', '| model | ' + ' | '.join(TARGETS) + ' | H-mean |',
+                  '|---|' + '---|' * (len(TARGETS) + 1)]
+        for row in c.get('table', []):
+            values = row['values']
+            lines.append('| ' + ' | '.join([row['name'], *(_ms(values[t]) for t in TARGETS),
+                                            f'**{_ms(values["H"])}**']) + ' |')
+        lines.append('')
+    lines += ['## C1 Linear mode connectivity', '',
               'H(C, I) along θ(λ) = (1−λ)·θ_CS + λ·θ_IDD, mean over seeds. Shared init: both '
               'stage-one models of one seed. Different init: the Cityscapes model of seed s and '
               'the IDD model of the next seed, whose shared inits come from different random '

@@ -166,3 +166,22 @@ def test_method_merges_take_the_shared_init_as_base(tmp_path):
     for _, args in tools.calls:
         assert args[args.index('--base') + 1] == layout.shared_init
         assert sum(str(a).endswith('final.pth') for a in args) == 4
+
+
+def test_the_main_table_over_seeds_has_every_model_row_with_mean_and_std():
+    from experiments.claims.summary import main_table
+    runs = {0: run(0.0), 1: run(10.0)}
+    for seed, c in ((0, 10), (1, 14)):
+        runs[seed]['source_only'] = record(c, 5, 5, 5)
+    rows = main_table(runs)
+    assert [r['name'] for r in rows] == [
+        'source-only (GTA)', 'single: cityscapes', 'single: idd', 'single: acdc',
+        'single: dark_zurich', 'merged (pool BN)', 'merged (mean BN)', 'merged (first BN)',
+        'merged encoder, own heads']
+    assert rows[0]['values']['cityscapes'] == [10, 14]
+    assert rows[5]['values']['cityscapes'] == [30, 40]  # the pool merge, shifted in seed 1
+    assert rows[4]['values']['H'] == pytest.approx([20.0, 20.0])
+    text = render_claims_markdown(summarize({'f': runs}, main_family='f'))
+    assert '| source-only (GTA) | 12.0 ± 2.8 | 5.0 ± 0.0 |' in text
+    # runs collected without a source-only model leave its row out
+    assert main_table({0: run(), 1: run()})[0]['name'] == 'single: cityscapes'
