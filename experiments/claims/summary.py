@@ -307,8 +307,10 @@ def render_claims_markdown(claims: Mapping[str, Any], *, preamble: str = '') -> 
     lines += ['## C1 Linear mode connectivity', '',
               'H(C, I) along θ(λ) = (1−λ)·θ_CS + λ·θ_IDD, mean over seeds. Shared init: both '
               'stage-one models of one seed. Different init: the Cityscapes model of seed s and '
-              'the IDD model of the next seed, whose shared inits come from different random '
-              f'initialisations. Paper: {paper.LMC_FIGURE}.', '']
+              'the IDD model of the next seed, whose shared inits differ: another random '
+              'initialisation for the families that pretrain their init on GTA, another seeded '
+              'head on the same ImageNet backbone for the ImageNet families (EfficientNet-Lite0). '
+              f'Paper: {paper.LMC_FIGURE}.', '']
     for family, c in families.items():
         c1 = c['C1']
         lines += [f'**{family}**', '', '| λ | ' + ' | '.join(f'{x:.1f}' for x in c1['lambdas']) + ' |',
