@@ -182,6 +182,7 @@ class MergedCheckpoints:
         warnings: lineage warnings (inputs without ``init_sha256``, a tolerated mismatch) and, from
             :func:`merge_files`, the input and head-assignment warnings.
         domain_heads: ``{domain: head entries}`` (:func:`assign_domain_heads`; separate heads only).
+        base: ``(path, sha256)`` of the shared init, for the task-vector methods.
     """
 
     result: MergeResult
@@ -190,6 +191,8 @@ class MergedCheckpoints:
     model: str = 'student'
     warnings: list = field(default_factory=list)
     domain_heads: dict = field(default_factory=dict)
+    #: the shared init the task vectors were taken against: (path, sha256), for the provenance
+    base: Optional[tuple] = None
 
 
 def merge_checkpoint_files(checkpoints: Sequence, *, kinds: Mapping[str, EntryKind],
@@ -262,7 +265,8 @@ def merge_checkpoint_files(checkpoints: Sequence, *, kinds: Mapping[str, EntryKi
     finally:
         bar.close()
     return MergedCheckpoints(result, [meta for _, meta in metas], kept_heads, model_role,
-                             check_lineage(metas, allow_different_init=True))
+                             check_lineage(metas, allow_different_init=True),
+                             base=(str(base), base_sha) if base_sha else None)
 
 
 def merge_files(spec: MergeSpec, *, kinds: Mapping[str, EntryKind],
@@ -345,8 +349,8 @@ def assign_domain_heads(merged: MergedCheckpoints, *, config_domains: Sequence[s
     return {d: heads[d] for d in config_domains if d in heads}, warnings
 
 
-def merge_provenance(merged: MergedCheckpoints, *, heads: str, config: Optional[str] = None,
-                     base: Optional[str] = None) -> dict[str, Any]:
+def merge_provenance(merged: MergedCheckpoints, *, heads: str, config: Optional[str] = None
+                     ) -> dict[str, Any]:
     """The merged checkpoint's ``meta``: inputs with sha256, weights, policies, lineage, classes.
 
     ``dataset_meta`` (classes and palette of the first input) lets ``mmseg.apis.init_model`` name
@@ -362,8 +366,8 @@ def merge_provenance(merged: MergedCheckpoints, *, heads: str, config: Optional[
         target_domains=[meta.get('target_domain') for meta in merged.metas],
         domain_heads=list(merged.domain_heads), init_sha256=inits.pop() if len(inits) == 1 else None,
         config=config)
-    if base is not None:
-        fields['base'] = dict(path=str(base), sha256=sha256_file(base))
+    if merged.base is not None:  # hashed once, when the merge read it
+        fields['base'] = dict(path=merged.base[0], sha256=merged.base[1])
     if first.get('classes'):
         fields['dataset_meta'] = dict(classes=first['classes'], palette=first.get('palette'))
     return provenance(merged.result.names, **fields)

@@ -101,8 +101,7 @@ class MergeHook(Hook):
             print_log(f'MergeHook: {line}', logger='current', level=logging.WARNING)
         load_state_strict(segmentor, merged.result.state_dict, 'the merged checkpoint')
         if self.spec.out is not None and is_main_process():
-            meta = merge_provenance(merged, heads=self.spec.heads, config=config,
-                                    base=self.spec.base)
+            meta = merge_provenance(merged, heads=self.spec.heads, config=config)
             self.saved = save_merged(merged, self.spec.out, meta=meta,
                                      safetensors=self.spec.safetensors)
             print_log(f'MergeHook: saved {", ".join(map(str, self.saved))}', logger='current')

@@ -4,23 +4,8 @@ The per-tensor rules are in :mod:`mtda.merging.task_vectors`; this module stream
 checkpoints with the loop of :mod:`mtda.merging.stream`, so BatchNorm statistics still go through
 the ``--buffers`` policy (never treated as task vectors), integer counters stay exact, and memory
 holds the base, one accumulator and one input whatever N is. TIES and DARE-TIES read the inputs
-twice: the sign election, then the disjoint mean. Defaults, with the papers' values:
-
-==================  ==========================  ============================================
-method              parameters                  defaults (papers)
-==================  ==========================  ============================================
-task-arithmetic     θ_0 + λ Σ τ_i               λ = 1/N: the plain average (TA: λ on val data)
-ties                θ_0 + λ · disjoint mean     k = 20 %, λ = 1 (TIES: k = 20, λ = 1)
-                    of the trimmed τ_i
-dare                θ_0 + λ Σ DARE_p(τ_i)       p = 0.9, λ = 1/N (DARE: p = 0.9)
-dare-ties           TIES with DARE for the trim  p = 0.9, λ = 1
-==================  ==========================  ============================================
-
-Every default is data-free; none was chosen on a result. Top-k is taken per tensor by default
-(``topk='tensor'``): each entry keeps its own k %, so small tensors whose task vectors are small
-in magnitude (BatchNorm and LayerNorm weights, biases) are trimmed like the rest instead of
-vanishing. The TIES reference implementation flattens each model into one vector, a single
-threshold per model: ``topk='global'``.
+twice: the sign election, then the disjoint mean. The methods' defaults beside the papers'
+values, and why top-k is per tensor by default, are in ``docs/merging.md`` (Methods).
 """
 import zlib
 from collections.abc import Mapping, Sequence

@@ -114,7 +114,7 @@ def test_ties_on_files_checks_the_base_and_records_what_it_did(domain_files, seg
         wins = both & (tau.sign() != other.sign()) & (tau.abs() > other.abs())
         expected[wins] = tau[wins]
     torch.testing.assert_close(merged.result.state_dict[key], base[key] + expected)
-    meta = merge_provenance(merged, heads='merge', base=str(init))
+    meta = merge_provenance(merged, heads='merge')
     assert meta['merge_method'] == 'ties' and meta['base']['sha256'] == sha256_file(init)
     assert meta['method_options'] == dict(scale=1.0, density=0.5, topk='tensor')
     # a base the inputs were not trained from is refused, naming both hashes' heads
