@@ -1,10 +1,13 @@
 """Linear-mode-connectivity sweep between two checkpoints: per-domain mIoU and H-mean along the line.
 
     python tools/analyze_lmc.py CONFIG CKPT_A CKPT_B [--steps 11] [--model student|teacher]
-                                [--work-dir D]
+                                [--rebasin [--rebasin-seed S]] [--work-dir D]
 
 Evaluates θ(λ) = (1−λ)θ_A + λθ_B for evenly spaced λ in [0, 1] on every target domain of CONFIG
 (one runner, weights reloaded per λ) and writes lmc.json, lmc.png and lmc.md into the work dir.
+``--rebasin`` first permutes B onto A by Git Re-Basin's weight matching, so the path runs between
+A and a B that computes the same function with its units reordered; the fraction of units the
+matching left in place is reported with the barrier.
 """
 import logging
 import sys
@@ -25,6 +28,10 @@ def parse_args(argv=None):
                         help='number of evenly spaced λ in [0, 1], ends included (default 11)')
     parser.add_argument('--model', choices=MODEL_ROLES, default='student',
                         help='segmentor to read from a full UDA checkpoint')
+    parser.add_argument('--rebasin', action='store_true',
+                        help='match B to A by Git Re-Basin weight matching before the sweep')
+    parser.add_argument('--rebasin-seed', type=int, default=0,
+                        help='seed of the order the permutation groups are visited in')
     add_config_args(parser)
     return parser.parse_args(argv)
 
@@ -39,7 +46,7 @@ def main(argv=None):
     cfg = load_config(args.config, cfg_options=args.cfg_options, work_dir=args.work_dir,
                       launcher=args.launcher)
     data = lmc_sweep(cfg, args.checkpoint_a, args.checkpoint_b, steps=args.steps,
-                     model=args.model)
+                     model=args.model, rebasin=args.rebasin, seed=args.rebasin_seed)
     paths = write_lmc(data, cfg.work_dir)
     print(render_lmc_markdown(data))
     print(f'results: {paths["json"]}, {paths["png"]}, {paths["md"]}')

@@ -5,12 +5,14 @@
         [--domains d ...] [--allow-different-init] [--no-eval] [--safetensors] [--name NAME]
         [--method average|task-arithmetic|ties|dare|dare-ties --base INIT.pth [--scale L]
          [--density K] [--drop P] [--topk tensor|global] [--method-seed S]]
+        [--method rebasin [--method-seed S]]
         [--work-dir D] [--cfg-options k=v ...]
 
 Stage two of mtda (docs/merging.md): parameters are averaged with the weights, BatchNorm statistics
 pooled as a mixture (``--buffers pool``), one checkpoint in memory at a time. ``--method`` picks
 another parameter rule on the task vectors against ``--base`` (task arithmetic, TIES, DARE; the
-BatchNorm statistics still follow ``--buffers``). The merge happens in a
+BatchNorm statistics still follow ``--buffers``); ``--method rebasin`` first permutes every input onto
+the first by Git Re-Basin's weight matching, then averages. The merge happens in a
 ``MergeHook`` registered on CONFIG's runner (:func:`mtda.apis.merge_checkpoints`), so the merged
 model is evaluated by the config's own test loop; results.json/md/csv go to the work dir.
 ``--no-eval`` only merges and saves (no data needed).
@@ -57,8 +59,9 @@ def parse_args(argv=None):
     parser.add_argument('--name', default='', help='row label in the tables (default: OUT stem)')
     method = parser.add_argument_group('merge method (docs/merging.md)')
     method.add_argument('--method', choices=METHODS, default='average',
-                        help='parameter rule: the weighted average (the paper), or one on the task '
-                             'vectors against --base')
+                        help='parameter rule: the weighted average (the paper), one on the task '
+                             'vectors against --base, or rebasin (match every input to the first '
+                             'by permutations, then average)')
     method.add_argument('--base', help='the shared init the checkpoints were trained from (every '
                         'method but average); checked against their recorded init sha256')
     method.add_argument('--scale', type=float, help='lambda (default: 1/N for task-arithmetic and '
@@ -69,7 +72,9 @@ def parse_args(argv=None):
                         help='dare: the drop probability (default 0.9, the paper\'s)')
     method.add_argument('--topk', choices=TOPK_SCOPES, default='tensor',
                         help='ties: top-k per tensor (default) or over the whole model')
-    method.add_argument('--method-seed', type=int, default=0, help='dare: seed of the masks')
+    method.add_argument('--method-seed', type=int, default=0,
+                        help='dare: seed of the masks; rebasin: seed of the order the permutation '
+                             'groups are visited in')
     add_config_args(parser)
     return parser.parse_args(argv)
 
@@ -93,6 +98,9 @@ def main(argv=None):
                       launcher=args.launcher)
     hook, results = merge_checkpoints(cfg, spec, evaluate=not args.no_eval, name=args.name)
     print(f'merged {len(args.checkpoints)} checkpoints: {", ".join(map(str, hook.saved))}')
+    for name, matching in hook.merged.matchings.items():
+        print(f'Re-Basin: {name} matched to {args.checkpoints[0]}, '
+              f'{100 * matching.fixed_fraction():.1f} % of its units left in place')
     if results is not None:
         paths = write_results([results], cfg.work_dir)
         print(render_markdown([results]))

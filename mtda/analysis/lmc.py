@@ -74,14 +74,22 @@ def render_lmc_markdown(data: Mapping[str, Any]) -> str:
 
     domains = data['domains']
     header = ['λ', *domains, 'H-mean', 'mean']
+    matched = data.get('rebasin')
     lines = [f'## Linear mode connectivity: {data["checkpoint_a"]} (λ=0) → '
-             f'{data["checkpoint_b"]} (λ=1)', '',
+             f'{data["checkpoint_b"]}{" matched to it (Git Re-Basin)" if matched else ""} (λ=1)',
+             '',
              '| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for p in data['points']:
         lines.append('| ' + ' | '.join([f'{p["lambda"]:.2f}', *(cell(p['mIoU'][d]) for d in domains),
                                         f'**{cell(p["hmean"])}**', cell(p['mean'])]) + ' |')
     lines += ['', f'H-mean barrier (largest drop below the line between the ends): '
                   f'{cell(data["hmean_barrier"])} mIoU points']
+    if matched:
+        lines.append(f'Re-Basin left {100 * matched["fixed_fraction"]:.1f} % of the '
+                     f'{matched["units"]} units of λ=1 in place ({matched["groups"]} groups, '
+                     f'{matched["rounds"]} sweeps; '
+                     + ', '.join(f'{module} {100 * value:.1f} %' for module, value
+                                 in matched.get('fixed_fraction_by_module', {}).items()) + ')')
     return '\n'.join(lines) + '\n'
 
 

@@ -11,13 +11,16 @@ from mmengine.logging import print_log
 from ..analysis.lmc import hmean_barrier, lambdas, lmc_point
 from ..io import load_checkpoint_file, sha256_file
 from ..io.segmentor_state import select_segmentor_state
-from ..merging import check_lineage, classify_state_dict_entries, interpolate_state_dicts
+from ..merging import (EntryKind, check_lineage, classify_state_dict_entries,
+                       interpolate_state_dicts)
+from ..merging.rebasin import match_weights, permute_state
+from ..models.permutation_specs import permutation_spec_of
 from ..models.segmentor import batchnorm_types, load_state_strict, segmentor_of
 from .evaluate import build_test_runner, test_results
 
 
-def lmc_sweep(cfg, checkpoint_a, checkpoint_b, *, steps: int = 11, model: str = 'student'
-              ) -> dict[str, Any]:
+def lmc_sweep(cfg, checkpoint_a, checkpoint_b, *, steps: int = 11, model: str = 'student',
+              rebasin: bool = False, seed: int = 0) -> dict[str, Any]:
     """Evaluate θ(λ) on every target domain of ``cfg`` for ``steps`` values of λ.
 
     Args:
@@ -26,10 +29,14 @@ def lmc_sweep(cfg, checkpoint_a, checkpoint_b, *, steps: int = 11, model: str = 
         checkpoint_b: the model at λ = 1.
         steps: number of evenly spaced λ in [0, 1].
         model: ``'student'`` or ``'teacher'``, read from UDA checkpoints.
+        rebasin: first permute B onto A by Git Re-Basin's weight matching (the path then runs
+            from A to the matched B, which computes what B computes).
+        seed: seed of the matching's group order.
 
     Returns:
         ``{'checkpoint_a', 'checkpoint_b', 'config', 'domains', 'points': [{'lambda', 'mIoU':
-        {domain: value}, 'hmean', 'mean'}], 'hmean_barrier', 'lineage'}``.
+        {domain: value}, 'hmean', 'mean'}], 'hmean_barrier', 'lineage'}``, and with ``rebasin``
+        ``'rebasin': {'fixed_fraction', 'groups', 'units', 'rounds', 'seed'}``.
     """
     grid = lambdas(steps)
     names = (str(checkpoint_a), str(checkpoint_b))
@@ -45,6 +52,20 @@ def lmc_sweep(cfg, checkpoint_a, checkpoint_b, *, steps: int = 11, model: str = 
     runner = build_test_runner(cfg)
     segmentor, _ = segmentor_of(runner.model)
     kinds = classify_state_dict_entries(segmentor, batchnorm_types=batchnorm_types())
+    matched = None
+    if rebasin:
+        spec = permutation_spec_of(segmentor)
+        spec.check(states[0], names[0])
+        spec.check(states[1], names[1])
+        parameters = {k for k, kind in kinds.items() if kind is EntryKind.PARAMETER}
+        matching = match_weights(states[0], states[1], spec, keys=parameters, seed=seed)
+        states[1] = permute_state(states[1], spec, matching.perms)
+        matched = dict(fixed_fraction=matching.fixed_fraction(),
+                       fixed_fraction_by_module=matching.fixed_fraction_by_module(),
+                       groups=len(spec.groups),
+                       units=spec.units, rounds=matching.rounds, seed=seed)
+        print_log(f'LMC: Re-Basin left {100 * matched["fixed_fraction"]:.1f} % of {spec.units} '
+                  f'units of {names[1]} in place', logger='current')
     points = []
     for lam in grid:
         point = interpolate_state_dicts(states[0], states[1], lam=lam, kinds=kinds, names=names)
@@ -53,8 +74,11 @@ def lmc_sweep(cfg, checkpoint_a, checkpoint_b, *, steps: int = 11, model: str = 
         record = test_results(runner, name=f'λ={lam:.2f}')
         points.append(lmc_point(lam, record))
         print_log(f'LMC: λ={lam:.2f} H-mean {record["hmean"]:.2f}', logger='current')
-    return dict(checkpoint_a=names[0], checkpoint_b=names[1],
+    data = dict(checkpoint_a=names[0], checkpoint_b=names[1],
                 sha256=[sha256_file(path) for path in names], model=model,
                 config=Path(cfg.filename).name if cfg.filename else None,
                 domains=list(points[0]['mIoU']), points=points,
                 hmean_barrier=hmean_barrier(points), lineage=lineage)
+    if matched is not None:
+        data['rebasin'] = matched
+    return data

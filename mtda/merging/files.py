@@ -8,6 +8,7 @@ mmengine or mmseg, so it can be read and tested alone::
         merge_checkpoint_files       one file in memory at a time: load_checkpoint_file (weights-only)
           merge_state_dicts            -> select_segmentor_state (student/teacher) -> lineage check
           or merge_task_vectors        (--method task-arithmetic|ties|dare|dare-ties, against --base)
+          [--method rebasin: MatchToFirst permutes each input onto the first before the average]
                                        -> [heads='separate': keep a copy of its head]
         assign_domain_heads          heads='separate': which domain each checkpoint's head serves
       merge_provenance               the output's ``meta``: inputs with sha256, weights, policies
@@ -21,7 +22,7 @@ ordinary mmseg checkpoint as well. The rules themselves are in ``docs/merging.md
 """
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -33,15 +34,21 @@ from mtda.io import atomic_save, load_checkpoint_file, provenance, sha256_file
 from mtda.io.atomic import atomic_output
 from mtda.io.segmentor_state import MODEL_ROLES, check_model_role, select_segmentor_state
 from mtda.merging.classify import EntryKind, filter_by_prefix
+from mtda.merging.rebasin.align import MatchToFirst
+from mtda.merging.rebasin.spec import PermutationSpec
 from mtda.merging.rules import normalize_merge_weights
 from mtda.merging.stream import BUFFER_POLICIES, MergeResult, check_buffer_policy, merge_state_dicts
-from mtda.merging.task_merge import METHODS, TOPK_SCOPES, TaskMethod, merge_task_vectors
+from mtda.merging.task_merge import METHODS as TASK_METHODS
+from mtda.merging.task_merge import TOPK_SCOPES, TaskMethod, merge_task_vectors
 from mtda.merging.validate import check_lineage
 
 # Modules of an mmseg segmentor that --heads separate keeps per domain; everything else is the encoder.
 HEAD_PREFIXES = ('decode_head', 'auxiliary_head')
 HEAD_POLICIES = ('merge', 'separate')
-__all__ = ['BUFFER_POLICIES', 'HEAD_POLICIES', 'HEAD_PREFIXES', 'METHODS', 'MODEL_ROLES',
+#: ``--method`` choices: the task-vector rules and Git Re-Basin (permute onto the first, average)
+REBASIN = 'rebasin'
+METHODS = (*TASK_METHODS, REBASIN)
+__all__ = ['BUFFER_POLICIES', 'HEAD_POLICIES', 'HEAD_PREFIXES', 'METHODS', 'MODEL_ROLES', 'REBASIN',
            'TOPK_SCOPES', 'MergeSpec',
            'MergedCheckpoints', 'assign_domain_heads', 'check_merge_inputs', 'merge_checkpoint_files',
            'merge_files', 'merge_provenance', 'save_merged']
@@ -99,11 +106,13 @@ class MergeSpec:
         allow_different_init: merge checkpoints that record different ``init_sha256``.
         out: the ``.pth`` to write (``None``: do not save).
         safetensors: also write ``out`` with suffix ``.safetensors``.
-        method: one of :data:`~mtda.merging.task_merge.METHODS` (the parameter rule).
-        base: the shared init the task vectors are taken against (every method but
-            ``'average'``); it must be the file the inputs record as ``init_sha256``.
+        method: one of :data:`METHODS` (the parameter rule); ``'rebasin'`` permutes every input
+            onto the first (Git Re-Basin weight matching), then averages.
+        base: the shared init the task vectors are taken against (the task-vector methods); it
+            must be the file the inputs record as ``init_sha256``.
         scale, density, drop, topk, method_seed: the method's options
-            (:class:`~mtda.merging.task_merge.TaskMethod`; ``None`` scale: the method's default).
+            (:class:`~mtda.merging.task_merge.TaskMethod`; ``None`` scale: the method's default);
+            ``method_seed`` also seeds Re-Basin's group order.
 
     Raises:
         MergeError, CheckpointError: one line naming the file or option and the fix.
@@ -166,6 +175,13 @@ class MergeSpec:
 
     @property
     def task_method(self) -> TaskMethod:
+        """The parameter rule (Re-Basin's is the average, after the matching)."""
+        if self.method == REBASIN:
+            if self.scale is not None:
+                raise MergeError('--scale applies to the task-vector methods, not --method rebasin')
+            return TaskMethod('average')
+        if self.method not in METHODS:
+            raise MergeError(f'unknown --method {self.method!r}; choose one of {", ".join(METHODS)}')
         return TaskMethod(self.method, scale=self.scale, density=self.density, drop=self.drop,
                           topk=self.topk, seed=self.method_seed)
 
@@ -183,6 +199,7 @@ class MergedCheckpoints:
             :func:`merge_files`, the input and head-assignment warnings.
         domain_heads: ``{domain: head entries}`` (:func:`assign_domain_heads`; separate heads only).
         base: ``(path, sha256)`` of the shared init, for the task-vector methods.
+        matchings: ``{input: Matching}`` of each input matched to the first (``rebasin`` only).
     """
 
     result: MergeResult
@@ -193,13 +210,16 @@ class MergedCheckpoints:
     domain_heads: dict = field(default_factory=dict)
     #: the shared init the task vectors were taken against: (path, sha256), for the provenance
     base: Optional[tuple] = None
+    #: Re-Basin's matching of each input but the first, for reports
+    matchings: dict = field(default_factory=dict)
 
 
 def merge_checkpoint_files(checkpoints: Sequence, *, kinds: Mapping[str, EntryKind],
                            weights: Optional[Sequence[float]] = None, buffers: str = 'pool',
                            heads: str = 'merge', model_role: str = 'student',
                            allow_different_init: bool = False, method: TaskMethod = TaskMethod(),
-                           base=None, progress: bool = True) -> MergedCheckpoints:
+                           base=None, permutations: Optional[PermutationSpec] = None,
+                           rebasin_seed: int = 0, progress: bool = True) -> MergedCheckpoints:
     """Merge checkpoint files of one architecture, one file in memory at a time.
 
     Args:
@@ -213,6 +233,9 @@ def merge_checkpoint_files(checkpoints: Sequence, *, kinds: Mapping[str, EntryKi
         allow_different_init: merge even if the files record different ``init_sha256``.
         method: the parameter rule; every method but ``average`` needs ``base``.
         base: the shared init file; each input that records ``init_sha256`` must record its hash.
+        permutations: the model's permutation groups: given, every input is matched to the first
+            (Git Re-Basin) before the average (``method`` must be ``average``).
+        rebasin_seed: seed of the matching's group order.
         progress: show a progress bar over the files (on a terminal).
 
     Raises:
@@ -230,6 +253,12 @@ def merge_checkpoint_files(checkpoints: Sequence, *, kinds: Mapping[str, EntryKi
             raise MergeError(f'--method {method.name} needs --base, the shared init')
         base_sha = sha256_file(base)
         base_state = select_segmentor_state(load_checkpoint_file(base), str(base), model='student')
+    align = None
+    if permutations is not None:
+        if method.uses_base:
+            raise MergeError(f'--method {method.name} does not combine with Re-Basin matching')
+        align = MatchToFirst(permutations, seed=rebasin_seed,
+                             keys={k for k, kind in kinds.items() if kind is EntryKind.PARAMETER})
 
     def loader(path):
         def load():
@@ -247,6 +276,8 @@ def merge_checkpoint_files(checkpoints: Sequence, *, kinds: Mapping[str, EntryKi
             if len(metas) < len(checkpoints):  # the second TIES pass reads the files again
                 metas.append((str(path), meta))
             check_lineage(metas, allow_different_init=allow_different_init)
+            if align is not None:  # before the heads are kept: they read the permuted encoder
+                state = align(str(path), state)
             if head_keys and len(kept_heads) < len(checkpoints):
                 kept_heads.append({key: state[key].detach().clone()
                                    for key in head_keys if key in state})
@@ -262,30 +293,41 @@ def merge_checkpoint_files(checkpoints: Sequence, *, kinds: Mapping[str, EntryKi
         else:
             result = merge_state_dicts(sources, kinds=kinds, weights=weights,
                                        buffer_policy=buffers)
+            if align is not None:
+                result = replace(result, method=REBASIN, method_options=align.options())
     finally:
         bar.close()
     return MergedCheckpoints(result, [meta for _, meta in metas], kept_heads, model_role,
                              check_lineage(metas, allow_different_init=True),
-                             base=(str(base), base_sha) if base_sha else None)
+                             base=(str(base), base_sha) if base_sha else None,
+                             matchings=dict(align.matchings) if align is not None else {})
 
 
 def merge_files(spec: MergeSpec, *, kinds: Mapping[str, EntryKind],
-                config_domains: Sequence[str] = (), progress: bool = True) -> MergedCheckpoints:
+                config_domains: Sequence[str] = (), permutations: Optional[PermutationSpec] = None,
+                progress: bool = True) -> MergedCheckpoints:
     """Merge the files of ``spec`` and, for separate heads, give each domain its head.
 
     Args:
         spec: the checked inputs and options.
         kinds: the entries of the segmentor the result is for (see :func:`merge_checkpoint_files`).
         config_domains: the domains the merged model will be evaluated on (separate heads).
+        permutations: the model's permutation groups (required by ``--method rebasin``;
+            :func:`mtda.models.permutation_specs.permutation_spec_of`).
         progress: a progress bar over the files.
 
     Returns:
         The merge; ``warnings`` holds every warning line (inputs, lineage, heads), deduplicated.
     """
+    if spec.method == REBASIN and permutations is None:
+        raise MergeError('--method rebasin needs the permutation groups of the model '
+                         '(mtda.models.permutation_specs.permutation_spec_of(segmentor))')
     merged = merge_checkpoint_files(
         spec.checkpoints, kinds=kinds, weights=spec.weights, buffers=spec.buffers,
         heads=spec.heads, model_role=spec.model, allow_different_init=spec.allow_different_init,
-        method=spec.task_method, base=spec.base, progress=progress)
+        method=spec.task_method, base=spec.base,
+        permutations=permutations if spec.method == REBASIN else None,
+        rebasin_seed=spec.method_seed, progress=progress)
     warnings = [*spec.warnings, *merged.warnings]
     if spec.heads == 'separate':
         merged.domain_heads, head_warnings = assign_domain_heads(

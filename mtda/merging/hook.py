@@ -13,6 +13,7 @@ Call graph::
     MergeHook.before_test / before_val (once)
       merge_into(model)
         classify_state_dict_entries(segmentor)   what each entry is, from the module tree
+        permutation_spec_of(segmentor)            --method rebasin: its permutation groups
         merge_files(spec)                         mtda.merging.files: stream, heads, warnings
         load_state_strict(segmentor)
         save_merged                               atomic .pth (+ .safetensors), main process only
@@ -33,8 +34,9 @@ from mmseg.registry import HOOKS
 
 from mtda.errors import MergeError
 from mtda.merging.classify import classify_state_dict_entries
-from mtda.merging.files import (MergedCheckpoints, MergeSpec, merge_files, merge_provenance,
-                                save_merged)
+from mtda.merging.files import (REBASIN, MergedCheckpoints, MergeSpec, merge_files,
+                                merge_provenance, save_merged)
+from mtda.models.permutation_specs import permutation_spec_of
 from mtda.models.segmentor import batchnorm_types, load_state_strict, segmentor_of
 
 
@@ -95,8 +97,13 @@ class MergeHook(Hook):
         """
         segmentor, _ = segmentor_of(model)
         kinds = classify_state_dict_entries(segmentor, batchnorm_types=batchnorm_types())
+        permutations = permutation_spec_of(segmentor) if self.spec.method == REBASIN else None
         merged = merge_files(self.spec, kinds=kinds, config_domains=config_domains,
-                             progress=self.progress)
+                             permutations=permutations, progress=self.progress)
+        for name, matching in merged.matchings.items():
+            print_log(f'MergeHook: Re-Basin matched {name} to {self.spec.checkpoints[0]}: '
+                      f'{100 * matching.fixed_fraction():.1f} % of {permutations.units} units '
+                      f'left in place ({matching.rounds} sweeps)', logger='current')
         for line in merged.warnings:
             print_log(f'MergeHook: {line}', logger='current', level=logging.WARNING)
         load_state_strict(segmentor, merged.result.state_dict, 'the merged checkpoint')

@@ -34,11 +34,24 @@ def sweep(tiny_data_root, tmp_path_factory):
         torch.manual_seed(seed)
         model = init_model(str(TINY_CONFIG), device='cpu')
         ends[name] = atomic_save(dict(state_dict=model.state_dict(), meta={}), folder / f'{name}.pth')
-    tool = subprocess.Popen(
-        [sys.executable, str(REPO / 'tools' / 'analyze_lmc.py'), str(config), str(ends['a']),
-         str(ends['b']), '--steps', '3', '--work-dir', str(folder / 'work')],
-        cwd=tiny_data_root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    # A with its units reordered: the same function, far from A in weight space
+    from mtda.merging.rebasin import permute_state, random_permutations
+    from mtda.models.permutation_specs import permutation_spec_of
+    spec = permutation_spec_of(model)
+    state = torch.load(ends['a'], weights_only=True)['state_dict']
+    ends['a_reordered'] = atomic_save(
+        dict(state_dict=permute_state(state, spec, random_permutations(spec, seed=3)), meta={}),
+        folder / 'a_reordered.pth')
+
+    def analyze(b, work, *options):
+        return subprocess.Popen(
+            [sys.executable, str(REPO / 'tools' / 'analyze_lmc.py'), str(config), str(ends['a']),
+             str(ends[b]), '--steps', '3', '--work-dir', str(folder / work), *options],
+            cwd=tiny_data_root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, 'OMP_NUM_THREADS': '1'})
+
+    tool = analyze('b', 'work')
+    matched = analyze('a_reordered', 'matched', '--rebasin')
     reference = {}
     with pytest.MonkeyPatch.context() as patch:  # the config reads data/ relative to the cwd
         patch.chdir(tiny_data_root)
@@ -47,11 +60,13 @@ def sweep(tiny_data_root, tmp_path_factory):
             reference[name] = evaluate_checkpoint(cfg, path)
     out, err = tool.communicate(timeout=600)
     assert tool.returncode == 0, err[-3000:]
-    return folder / 'work', reference, out
+    matched_out, err = matched.communicate(timeout=600)
+    assert matched.returncode == 0, err[-3000:]
+    return folder / 'work', reference, out, (folder / 'matched', matched_out)
 
 
 def test_the_ends_of_the_path_are_the_two_models(sweep):
-    work, reference, _ = sweep
+    work, reference, _, _ = sweep
     data = json.loads((work / 'lmc.json').read_text())
     assert [p['lambda'] for p in data['points']] == [0.0, 0.5, 1.0]
     assert data['domains'] == ['cityscapes', 'dark_zurich']
@@ -66,7 +81,7 @@ def test_the_ends_of_the_path_are_the_two_models(sweep):
 
 
 def test_the_plot_and_table_are_written_from_the_data(sweep):
-    work, _, stdout = sweep
+    work, _, stdout, _ = sweep
     assert (work / 'lmc.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     table = (work / 'lmc.md').read_text()
     assert table == render_lmc_markdown(json.loads((work / 'lmc.json').read_text()))
@@ -91,3 +106,15 @@ def test_barrier_over_a_subset_of_domains():
               {'lambda': 1.0, 'hmean': 1.0, 'mIoU': dict(cityscapes=20.0, idd=20.0, acdc=1.0)}]
     assert hmean_barrier(points, domains=['cityscapes', 'idd']) == pytest.approx(30.0 - 16.0)
     assert hmean_barrier(points) == pytest.approx(0.0)
+
+
+def test_rebasin_matches_a_reordered_copy_back_so_the_whole_path_is_the_model(sweep):
+    _, reference, _, (work, stdout) = sweep
+    data = json.loads((work / 'lmc.json').read_text())
+    # the reordered copy matched back is A itself: every point of the path scores as A does
+    for point in data['points']:
+        assert point['mIoU'] == {d: v['mIoU'] for d, v in reference['a']['domains'].items()}
+    assert data['hmean_barrier'] == 0.0
+    assert data['rebasin']['fixed_fraction'] < 0.1 and data['rebasin']['units'] > 1000
+    assert set(data['rebasin']['fixed_fraction_by_module']) == {'backbone', 'decode_head'}
+    assert 'matched to it (Git Re-Basin)' in stdout and 'Re-Basin left' in stdout

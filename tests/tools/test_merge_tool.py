@@ -141,6 +141,34 @@ def test_ties_through_the_tool_is_the_streamed_rule_with_its_provenance(setup, m
         assert torch.equal(saved['state_dict'][key], value), key
 
 
+def test_rebasin_through_the_tool_undoes_a_planted_permutation(setup):
+    """The IDD model merged with a reordered copy of itself (same function): Re-Basin gives it back."""
+    from mmseg.apis import init_model
+
+    from mtda.config import load_config
+    from mtda.merging.rebasin import permute_state, random_permutations
+    from mtda.models.permutation_specs import permutation_spec_of
+    folder = setup['folder']
+    spec = permutation_spec_of(init_model(load_config(str(setup['config'])), device='cpu'))
+    checkpoint = torch.load(setup['idd'], weights_only=True)
+    original = dict(checkpoint['state_dict'])
+    checkpoint['state_dict'] = permute_state(original, spec, random_permutations(spec, seed=4))
+    copy = atomic_save(checkpoint, folder / 'idd_reordered.pth')
+    status, out, err = _cli(setup['config'], setup['idd'], copy, '--out', folder / 'rebasin.pth',
+                            '--no-eval', '--method', 'rebasin')
+    assert status == 0, err
+    assert f'Re-Basin: {copy} matched to {setup["idd"]}, ' in out
+    saved = torch.load(folder / 'rebasin.pth', weights_only=True)
+    for key, value in original.items():
+        if key.endswith('num_batches_tracked'):
+            assert int(saved['state_dict'][key]) == 2 * int(value)
+        else:
+            assert torch.allclose(saved['state_dict'][key], value, atol=1e-6), key
+    options = saved['meta']['method_options']
+    assert saved['meta']['merge_method'] == 'rebasin' and options['reference'] == str(setup['idd'])
+    assert options['units'] == spec.units and 0 <= options['fixed_fraction'][str(copy)] < 0.1
+
+
 def test_the_merged_file_loads_weights_only_and_with_mmseg(setup, merged):
     from mmseg.apis import init_model
     assert merged['pool'][0] == 0, merged['pool'][2]
@@ -235,6 +263,12 @@ BAD = {
     'code in pickle': (['{bad}/hostile.pth'], 'hostile.pth'),
     'missing file': (['{bad}/nowhere.pth'], 'nowhere.pth'),
     'unknown option value': (['{idd}', '--buffers', 'median'], "invalid choice: 'median'"),
+    'rebasin with a scale': (['{idd}', '--method', 'rebasin', '--scale', '0.5'],
+                             '--scale applies to the task-vector methods, not --method rebasin'),
+    'rebasin with a base': (['{idd}', '--method', 'rebasin', '--base', '{idd}'],
+                            '--base is used by the task-vector methods only, not --method rebasin'),
+    'rebasin, other architecture': (['{bad}/resnet18.pth', '--method', 'rebasin'],
+                                    'resnet18.pth lacks'),
 }
 # The architecture mismatch is found by the hook inside the runner, during evaluation; every other
 # input is refused on the way in, so those run with --no-eval.
