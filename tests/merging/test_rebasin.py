@@ -148,3 +148,27 @@ def test_spec_errors_name_the_entry_and_the_fix():
         match_weights(_state(net), state, spec)
     with pytest.raises(MergeError, match=r"axis 0 names group 'x', which has no size"):
         PermutationSpec({'w': ('x',)}, {})
+
+
+def _inner(a, b):
+    return sum(float((a[k].double() * b[k].double()).sum()) for k in a)
+
+
+def test_matching_two_unrelated_models_raises_their_inner_product():
+    a, b = _state(_net(6)), _state(_net(7))
+    spec = _spec(_net(6))
+    keys = {k for k in a if not k.startswith(('1.running', '4.running', '1.num', '4.num'))}
+    matching = match_weights(a, b, spec, keys=keys)
+    pick = {k: a[k] for k in keys}
+    matched = permute_state(b, spec, matching.perms)
+    assert matching.converged and matching.fixed_fraction() < 1.0
+    assert _inner(pick, {k: matched[k] for k in keys}) > _inner(pick, {k: b[k] for k in keys})
+
+
+def test_a_small_fine_tuning_step_is_matched_by_the_identity():
+    # the paper's C2 in miniature: models fine-tuned from one init are already aligned
+    a = _state(_net(8))
+    generator = torch.Generator().manual_seed(9)
+    b = {k: v + 0.05 * torch.randn(v.shape, generator=generator) if v.is_floating_point() else v
+         for k, v in a.items()}
+    assert match_weights(a, b, _spec(_net(8))).fixed_fraction() == 1.0

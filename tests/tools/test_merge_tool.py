@@ -169,6 +169,18 @@ def test_rebasin_through_the_tool_undoes_a_planted_permutation(setup):
     assert options['units'] == spec.units and 0 <= options['fixed_fraction'][str(copy)] < 0.1
 
 
+def test_rebasin_of_models_fine_tuned_from_one_init_is_the_average_bit_for_bit(setup, merged):
+    assert merged['pool'][0] == 0, merged['pool'][2]
+    status, out, err = _cli(setup['config'], setup['cityscapes'], setup['idd'], '--out',
+                            setup['folder'] / 'rebasin_shared.pth', '--no-eval', '--method', 'rebasin')
+    assert status == 0, err
+    saved = torch.load(setup['folder'] / 'rebasin_shared.pth', weights_only=True)
+    average = _state(setup['folder'] / 'pool.pth')
+    assert all(torch.equal(saved['state_dict'][k], v) for k, v in average.items())
+    assert saved['meta']['method_options']['fixed_fraction'] == {str(setup['idd']): 1.0}
+    assert '100.0 % of its units left in place' in out
+
+
 def test_the_merged_file_loads_weights_only_and_with_mmseg(setup, merged):
     from mmseg.apis import init_model
     assert merged['pool'][0] == 0, merged['pool'][2]

@@ -84,20 +84,19 @@ class PermutationSpec:
         """The number of permutable units over all groups."""
         return sum(self.sizes.values())
 
-    def axis_index(self, key: str, dim: int, perms: Permutations,
-                   skip: Optional[str] = None) -> Optional[torch.Tensor]:
+    def axis_index(self, key: str, dim: int, perms: Permutations) -> Optional[torch.Tensor]:
         """The index that permutes axis ``dim`` of ``key`` (``None``: leave the axis as it is).
 
-        Groups on the axis take their permutation from ``perms``; ``skip`` (and any group missing
-        from ``perms``) keeps its order.
+        Groups on the axis take their permutation from ``perms``; a group missing from ``perms``
+        keeps its order.
         """
         groups = _groups_of(self.axes[key][dim])
-        if not groups or all(g == skip or g not in perms for g in groups):
+        if not groups or all(g not in perms for g in groups):
             return None
         pieces, offset = [], 0
         for group in groups:
             size = self.sizes[group]
-            order = perms.get(group) if group != skip else None
+            order = perms.get(group)
             pieces.append(offset + (order if order is not None else torch.arange(size)))
             offset += size
         return torch.cat(pieces)
@@ -137,10 +136,10 @@ def random_permutations(spec: PermutationSpec, *, seed: int = 0) -> dict[str, to
 
 
 def permute_entry(value: torch.Tensor, key: str, spec: PermutationSpec, perms: Permutations,
-                  skip: Optional[str] = None) -> torch.Tensor:
-    """``value`` (entry ``key``) with every axis permuted as ``perms`` says, ``skip`` excepted."""
+                  skip_dim: Optional[int] = None) -> torch.Tensor:
+    """``value`` (entry ``key``) with every axis but ``skip_dim`` permuted as ``perms`` says."""
     for dim in range(len(spec.axes[key])):
-        index = spec.axis_index(key, dim, perms, skip)
+        index = None if dim == skip_dim else spec.axis_index(key, dim, perms)
         if index is not None:
             value = value.index_select(dim, index.to(value.device))
     return value

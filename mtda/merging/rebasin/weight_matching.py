@@ -10,9 +10,16 @@ permutation of one group ``p`` is a linear assignment on
 
 where ``A_key,p`` is entry ``key`` of model A with axis ``axis`` moved first, restricted to the
 rows of ``p`` and flattened to ``[units, -1]``, and ``B_key,p`` the same of model B with every
-*other* group's current permutation applied. ``scipy.optimize.linear_sum_assignment`` solves it.
-Groups are visited in a seeded random order, a permutation is replaced only when it strictly
-raises its group's objective, and the sweep stops after a round without change.
+*other axis* permuted by its group's current permutation. ``scipy.optimize.linear_sum_assignment``
+solves it. Groups are visited in a seeded random order, a permutation is replaced only when it
+strictly raises its group's objective, and the sweep stops after a round without change (or
+after ``max_rounds``; the paper's code: 100 and a 1e-12 tolerance).
+
+A group that acts on two axes of one entry (MiT's spatial-reduction conv maps the residual stream
+to itself) makes that entry's term quadratic in the group; like the reference implementation
+(``get_permuted_param(..., except_axis)``), each of its axes enters linearised at the current
+permutation of the other, so for such specs a step is an approximation and the sweep count is
+bounded by ``max_rounds`` rather than by monotone progress.
 
 Starting from the identity, a model matched to itself stays at the identity (⟨w_i, w_j⟩ ≤
 (|w_i|² + |w_j|²)/2, equality only for equal rows), and the midpoint of A and a matched B is
@@ -106,7 +113,7 @@ def match_weights(model_a: Mapping[str, torch.Tensor], model_b: Mapping[str, tor
             size = spec.sizes[group]
             cost = torch.zeros(size, size, dtype=torch.float64)
             for use in used[group]:
-                b = permute_entry(model_b[use.key], use.key, spec, perms, skip=group)
+                b = permute_entry(model_b[use.key], use.key, spec, perms, skip_dim=use.dim)
                 cost += _rows(model_a[use.key], use.dim, use.offset, size) @ \
                     _rows(b, use.dim, use.offset, size).T
             matrix = cost.numpy()
