@@ -34,6 +34,34 @@ MERGE_ROWS = (
 SOURCE_ONLY_LABEL = 'source-only (GTA)'
 
 
+@dataclass(frozen=True)
+class MethodRow:
+    """One merge of the main job's second table (``methods/results.md``): the four stage-one models
+    merged by ``method`` with its data-free defaults (docs/merging.md), BatchNorm statistics pooled.
+
+    Args:
+        method: the ``tools/merge.py --method`` value; its folder under ``methods/``.
+        label: the row label in the tables.
+    """
+    method: str
+    label: str
+
+    @property
+    def uses_base(self) -> bool:
+        """Whether the method takes task vectors against the shared init (``--base``)."""
+        return self.method != 'rebasin'
+
+
+#: the merge methods beside the paper's average. Task arithmetic is left out: its data-free
+#: default, λ = 1/N, makes it the average itself.
+METHOD_ROWS = (
+    MethodRow('ties', 'merged (TIES)'),
+    MethodRow('dare', 'merged (DARE)'),
+    MethodRow('dare-ties', 'merged (DARE-TIES)'),
+    MethodRow('rebasin', 'merged (Git Re-Basin)'),
+)
+
+
 def single_label(target: str) -> str:
     """The table's row label of the stage-one model of ``target``."""
     return f'single: {target}'
@@ -48,6 +76,8 @@ class JobLayout:
         stage_one/<target>/weights/final.pth one stage-one export per target
         eval/source_only/, eval/<target>/    results.json of the source-only and single models
         merged/<row key>/                    merged.pth and results.json per merge row
+        methods/<method>/                    the same per merge method (METHOD_ROWS)
+        methods/results.{json,md,csv}        the methods table: the average and every method
         oracle/<target>/                     target-supervised run + results.json (stage-one report)
         subsets/<C+I ...>/, lmc/<kind>/      the claims study's extra merges and sweeps
         results.{json,md,csv,png}, timing.json
@@ -91,8 +121,12 @@ class JobLayout:
     def subset_dir(self, name: str) -> Path:
         return self.root / 'subsets' / name
 
+    @property
+    def methods_dir(self) -> Path:
+        return self.root / 'methods'
+
     def method_dir(self, method: str) -> Path:
-        return self.root / 'methods' / method
+        return self.methods_dir / method
 
     def lmc_dir(self, kind: str) -> Path:
         return self.root / 'lmc' / kind

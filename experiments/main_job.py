@@ -7,6 +7,7 @@
     -> stage one: one DAFormer run per target domain, each from the shared init
     -> stage two: the merges of :data:`~experiments.layout.MERGE_ROWS`
     -> every model evaluated on every target -> results.{json,md,csv} + results.png
+    -> the merge methods of :data:`~experiments.layout.METHOD_ROWS` -> methods/results.{json,md,csv}
 
 Every step is an independent ``tools/*.py`` process, exactly as it would run on a cluster (the
 four stage-one runs could run anywhere, in any order); this module only orders them and puts the
@@ -25,7 +26,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mtda.errors import MtdaError
 from mtda.io.atomic import atomic_write_bytes
 
-from .layout import MERGE_ROWS, SOURCE_ONLY_LABEL, TARGETS, JobLayout, single_label
+from .layout import (MERGE_ROWS, METHOD_ROWS, SOURCE_ONLY_LABEL, TARGETS, JobLayout,
+                     single_label)
 
 __all__ = ['TARGETS', 'Experiment', 'Tools', 'add_process_arguments', 'default_jobs',
            'load_experiment', 'run_main_job', 'step', 'tools_from_arguments',
@@ -321,9 +323,36 @@ def run_main_job(experiment: Experiment, *, tools: Tools, work_dir=None, data_ro
             steps.append(('merge.py', [first_config, *singles, '--out', out / 'merged.pth',
                                        '--work-dir', out, '--name', row.label, *row.options],
                           out / 'merge.out'))
+    steps += method_merge_steps(first_config, layout, singles)
     run_steps(steps)
     _write_table(experiment, layout, rows, start, steps_run)
+    _write_methods_table(experiment, layout)
     return layout.root / 'results.md'
+
+
+def method_merge_steps(config, layout: JobLayout, singles: Sequence[Path]) -> list:
+    """``tools/merge.py`` steps of :data:`~experiments.layout.METHOD_ROWS` whose results are missing:
+    the stage-one models merged by each method, BatchNorm statistics pooled."""
+    steps = []
+    for row in METHOD_ROWS:
+        out = layout.method_dir(row.method)
+        if not (out / 'results.json').exists():
+            base = ['--base', layout.shared_init] if row.uses_base else []
+            steps.append(('merge.py', [config, *singles, '--out', out / 'merged.pth',
+                                       '--work-dir', out, '--name', row.label, '--buffers', 'pool',
+                                       '--method', row.method, *base], out / 'merge.out'))
+    return steps
+
+
+def _write_methods_table(experiment: Experiment, layout: JobLayout) -> None:
+    from mtda.evaluation import read_results, write_results
+    paths = [layout.merge_dir(MERGE_ROWS[0]) / 'results.json',
+             *(layout.method_dir(row.method) / 'results.json' for row in METHOD_ROWS)]
+    models = [record for path in paths for record in read_results(path)]
+    table = write_results(models, layout.methods_dir,
+                          title=f'{experiment.name}: merge methods, per-domain mIoU (%)')
+    print('\n' + table['md'].read_text())
+    print(f'merge methods table: {table["md"]}')
 
 
 def _make_synthetic_data(data_root, size: str, data_seed: int) -> None:

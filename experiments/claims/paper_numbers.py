@@ -37,5 +37,9 @@ FOUR_DOMAIN_TABLE = {
 LMC_FIGURE = ('shared init: H-mean of C and I stays high along λ and peaks near 55 at λ ≈ 0.3–0.4 '
               '(no barrier); different inits: under 10 mIoU in the middle (a barrier of about 45)')
 
+#: The Git Re-Basin baseline: the caption of the project page's ``static/images/Fig_mid_rebasin.jpg``
+REBASIN_FIGURE = ('Re-Basin "reduced to" midpoint merging: the same curves for R50, R101 and '
+                  'MiT-B5 at 10k–40k steps (figure caption)')
+
 #: The buffer ablation (pool vs mean vs first) is not in the sources we could read.
 BUFFER_ABLATION = None

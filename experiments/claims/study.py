@@ -2,12 +2,14 @@
 linear-mode-connectivity sweeps the claims need, then ``claims.{json,md}``.
 
     for each family, for each seed:   experiments.main_job (data, shared init, 4 stage-one runs,
-                                      pool/mean/first/own-heads merges, every model evaluated)
+                                      pool/mean/first/own-heads merges, the merge methods,
+                                      every model evaluated)
                                       -> subsets/<C+I ...>/   pool merge of every subset of >= 2
                                          targets (the all-four one is the main job's)
                                       -> subsets/C+I_own_heads/   encoder-only merge of C and I
                                       -> lmc/shared_init/      θ(λ) between this seed's C and I
                                       -> lmc/different_init/   this seed's C and the next seed's I
+                                      -> lmc/different_init_rebasin/   the same, I matched to C
     -> summary.summarize -> claims.json, claims.md
 
 Each step is a ``tools/*.py`` process and is skipped when its output exists, so the study resumes
@@ -24,7 +26,7 @@ from typing import Dict, Optional, Sequence
 from mtda.errors import MtdaError
 from mtda.io.atomic import atomic_write_bytes
 
-from ..layout import MERGE_ROWS, TARGETS, JobLayout
+from ..layout import MERGE_ROWS, METHOD_ROWS, TARGETS, JobLayout
 from ..main_job import Experiment, Tools, run_main_job, step, tiny_experiment
 from .summary import render_claims_markdown, subset_name, subsets, summarize
 
@@ -32,10 +34,9 @@ from .summary import render_claims_markdown, subset_name, subsets, summarize
 FAMILIES = ('daformer_efficientnet-lite0_tiny', 'daformer_mit-b0_tiny', 'daformer_r18_tiny')
 
 
-LMC_KINDS = ('shared_init', 'different_init')
-#: merge methods compared with the paper's average (docs/merging.md), each with its defaults.
-#: task-arithmetic is left out: its data-free default (lambda = 1/N) is the average itself.
-METHODS = ('ties', 'dare', 'dare-ties')
+#: the sweeps of each seed: {kind: (the seed whose IDD model is the end, analyze_lmc.py options)}
+LMC_KINDS = {'shared_init': ('this', ()), 'different_init': ('next', ()),
+             'different_init_rebasin': ('next', ('--rebasin',))}
 
 
 def seed_layout(root, family: str, seed: int) -> JobLayout:
@@ -60,33 +61,17 @@ def run_subset_merges(experiment: Experiment, layout: JobLayout, *, tools: Tools
         tools.run_all(steps)
 
 
-def run_method_merges(experiment: Experiment, layout: JobLayout, *, tools: Tools) -> None:
-    """The four-target merge by each of :data:`METHODS`, BN statistics pooled as in the paper."""
-    steps = []
-    for method in METHODS:
-        out = layout.method_dir(method)
-        if not (out / 'results.json').exists():
-            steps.append(('merge.py', [experiment.first_config,
-                                       *(layout.stage_one_weights(t) for t in TARGETS),
-                                       '--out', out / 'merged.pth', '--work-dir', out,
-                                       '--name', f'merged ({method})', '--buffers', 'pool',
-                                       '--method', method, '--base', layout.shared_init],
-                          out / 'merge.out'))
-    if steps:
-        step(f'claims: {len(steps)} merges by other methods ({layout.root})')
-        tools.run_all(steps)
-
-
 def run_lmc_sweeps(experiment: Experiment, layout: JobLayout, other_seed: JobLayout, *,
                    tools: Tools) -> None:
-    """θ(λ) from this seed's Cityscapes model to its IDD model, and to the next seed's."""
+    """θ(λ) from this seed's Cityscapes model to its IDD model, and to the next seed's (as it is
+    and matched to the Cityscapes model by Git Re-Basin)."""
     start = layout.stage_one_weights('cityscapes')
-    ends = dict(shared_init=layout.stage_one_weights('idd'),
-                different_init=other_seed.stage_one_weights('idd'))
-    steps = [('analyze_lmc.py', [experiment.first_config, start, ends[kind], '--steps', 11,
-                                 '--work-dir', layout.lmc_dir(kind)],
+    ends = dict(this=layout.stage_one_weights('idd'), next=other_seed.stage_one_weights('idd'))
+    steps = [('analyze_lmc.py', [experiment.first_config, start, ends[end], '--steps', 11,
+                                 *options, '--work-dir', layout.lmc_dir(kind)],
               layout.lmc_dir(kind) / 'analyze_lmc.out')
-             for kind in LMC_KINDS if not (layout.lmc_dir(kind) / 'lmc.json').exists()]
+             for kind, (end, options) in LMC_KINDS.items()
+             if not (layout.lmc_dir(kind) / 'lmc.json').exists()]
     if steps:
         step(f'claims: linear mode connectivity, {len(steps)} sweeps ({layout.root})')
         tools.run_all(steps)
@@ -105,9 +90,14 @@ def collect_run(layout: JobLayout) -> dict:
              for s in subsets() if 1 < len(s) < len(TARGETS)}
     found[subset_name(TARGETS)] = merges['pool']
     lmc = {kind.replace('_', ' '): json.loads((layout.lmc_dir(kind) / 'lmc.json').read_text())
-           for kind in LMC_KINDS}
-    methods = {method: one(layout.method_dir(method)) for method in METHODS
-               if (layout.method_dir(method) / 'results.json').exists()}
+           for kind in LMC_KINDS if (layout.lmc_dir(kind) / 'lmc.json').exists()}
+    methods = {row.method: one(layout.method_dir(row.method)) for row in METHOD_ROWS
+               if (layout.method_dir(row.method) / 'results.json').exists()}
+    rebasin = layout.method_dir('rebasin') / 'merged.pth'
+    if 'rebasin' in methods and rebasin.exists():  # what the matching did: the file's provenance
+        import torch
+        meta = torch.load(rebasin, weights_only=True, mmap=True)['meta']
+        methods['rebasin']['matching'] = meta['method_options']
     source_only = layout.source_only_eval_dir / 'results.json'
     extra = dict(source_only=one(layout.source_only_eval_dir)) if source_only.exists() else {}
     return dict(**extra, singles={t: one(layout.single_eval_dir(t)) for t in TARGETS}, merges=merges,
@@ -146,7 +136,6 @@ def run_claims_study(root, *, configs_dir, tools: Tools, families: Sequence[str]
         for i, seed in enumerate(seeds):
             layout = seed_layout(root, family, seed)
             run_subset_merges(experiment, layout, tools=tools)
-            run_method_merges(experiment, layout, tools=tools)
             run_lmc_sweeps(experiment, layout,
                            seed_layout(root, family, seeds[(i + 1) % len(seeds)]), tools=tools)
     runs = {family: {seed: collect_run(seed_layout(root, family, seed)) for seed in seeds}

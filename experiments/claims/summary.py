@@ -8,8 +8,10 @@ Input: ``runs = {family: {seed: run}}``, where a run (one seed of one model fami
      'merges': {merge row key: record},           # its merges (experiments.layout.MERGE_ROWS)
      'subsets': {'C+I': record, ...},            # pool merges of every subset of >= 2 targets
      'cs_idd_own_heads': record,                 # encoder-only merge of C and I
-     'lmc': {'shared init': lmc data, 'different init': lmc data},   # tools/analyze_lmc.py output
-     'methods': {method: record}}                # four-target merges by TIES, DARE ... (optional)
+     'lmc': {'shared init': lmc data, 'different init': lmc data,    # tools/analyze_lmc.py output
+             'different init rebasin': lmc data},                      # (optional) --rebasin
+     'methods': {method: record}}                # four-target merges by TIES, DARE ... (optional);
+                                                 # methods['rebasin']['matching']: its provenance
 
 Every comparison is paired within a seed (the same data, shared init and singles), then summarised
 as mean ± sample std over seeds. A claim **holds** when the paired difference is in the paper's
@@ -85,8 +87,8 @@ def claim_lmc(runs: Mapping[Any, Mapping]) -> Dict[str, Any]:
     """C1: barrier of H(C, I) along θ(λ), from a shared init vs from different inits."""
     def per_seed(run):
         values = {}
-        for kind, data in run['lmc'].items():
-            points = data['points']
+        for kind in ('shared init', 'different init'):
+            points = run['lmc'][kind]['points']
             values[f'{kind}: barrier'] = hmean_barrier(points, domains=CS_IDD)
             middle = min(points, key=lambda p: abs(p['lambda'] - 0.5))
             values[f'{kind}: H(C,I) at λ=0.5'] = harmonic_mean(middle['mIoU'][d] for d in CS_IDD)
@@ -101,6 +103,44 @@ def claim_lmc(runs: Mapping[Any, Mapping]) -> Dict[str, Any]:
     lams = [p['lambda'] for p in next(iter(runs.values()))['lmc']['shared init']['points']]
     return dict(values=values, curves=curves, lambdas=lams,
                 verdict=verdict(values['difference']))
+
+
+def claim_rebasin(runs: Mapping[Any, Mapping]) -> Dict[str, Any]:
+    """C2: Git Re-Basin's weight matching on stage-one models from one init finds the identity.
+
+    Shared init: the units the four-target Re-Basin merge left in place (mean over its three
+    matchings) and its H-mean minus the average's. Different init: the matched LMC sweep against
+    the plain one (barrier and midpoint of H(C, I)). Empty when a seed lacks either.
+    """
+    def ready(run):
+        return ('matching' in run.get('methods', {}).get('rebasin', {})
+                and 'different init rebasin' in run['lmc'])
+
+    if not runs or not all(ready(run) for run in runs.values()):
+        return {}
+
+    def per_seed(run):
+        merge = run['methods']['rebasin']
+        fractions = list(merge['matching']['fixed_fraction'].values())
+        values = {'shared init: units in place (%)': 100 * mean(fractions),
+                  'shared init: H Re-Basin - average': hmean_over(merge)
+                  - hmean_over(run['merges']['pool'])}
+        matched = run['lmc']['different init rebasin']
+        values['different init: units in place (%)'] = 100 * matched['rebasin']['fixed_fraction']
+        for module, fraction in matched['rebasin'].get('fixed_fraction_by_module', {}).items():
+            values[f'different init: {module} units in place (%)'] = 100 * fraction
+        for label, data in (('before', run['lmc']['different init']), ('after', matched)):
+            points = data['points']
+            middle = min(points, key=lambda p: abs(p['lambda'] - 0.5))
+            values[f'different init: barrier {label} matching'] = hmean_barrier(points,
+                                                                                domains=CS_IDD)
+            values[f'different init: H(C,I) at λ=0.5 {label} matching'] = harmonic_mean(
+                middle['mIoU'][d] for d in CS_IDD)
+        return values
+
+    values = _paired(runs, per_seed)
+    identity = all(v == 100 for v in values['shared init: units in place (%)'])
+    return dict(values=values, verdict='holds' if identity else 'does not hold')
 
 
 def claim_merge_beats_best_single(runs: Mapping[Any, Mapping]) -> Dict[str, Any]:
@@ -223,7 +263,8 @@ def summarize(runs: Mapping[str, Mapping[Any, Mapping]], *, main_family: str) ->
     claims: Dict[str, Any] = dict(main_family=main_family, families={})
     for family, seeds in runs.items():
         claims['families'][family] = dict(
-            seeds=sorted(seeds), C1=claim_lmc(seeds), C3=claim_merge_beats_best_single(seeds),
+            seeds=sorted(seeds), C1=claim_lmc(seeds), C2=claim_rebasin(seeds),
+            C3=claim_merge_beats_best_single(seeds),
             C4=claim_buffers(seeds), C5=claim_encoder_only(seeds), C6=subset_table(seeds),
             methods=compare_methods(seeds), table=main_table(seeds))
         claims['families'][family]['C6 ranking'] = subset_ranking(claims['families'][family]['C6'])
@@ -263,6 +304,10 @@ def render_claims_markdown(claims: Mapping[str, Any], *, preamble: str = '') -> 
             f'different {_ms(c["C1"]["values"]["different init: barrier"])}) | '
             'shared ≈ 0, different ≈ 45 (Fig. 3, read by eye) | '
             f'{c["C1"]["verdict"]} |',
+            *([f'| C2 Re-Basin on shared-init models: units left in place | {family} | '
+               f'{_ms(c["C2"]["values"]["shared init: units in place (%)"])} % (H Re-Basin − '
+               f'average {_signed(c["C2"]["values"]["shared init: H Re-Basin - average"])}) | '
+               f'100 % ({paper.REBASIN_FIGURE}) | {c["C2"]["verdict"]} |'] if c['C2'] else []),
             f'| C3 merge − best single, H(C,I) of C+I | {family} | '
             f'{_signed(c["C3"]["values"]["C+I: difference"])} | '
             f'R {r["merged"] - max(r["STDA (GTA->CS)"], r["STDA (GTA->IDD)"]):+.1f}, '
@@ -317,6 +362,17 @@ def render_claims_markdown(claims: Mapping[str, Any], *, preamble: str = '') -> 
                   '|---|' + '---|' * len(c1['lambdas'])]
         for kind, curve in c1['curves'].items():
             lines.append(f'| {kind} | ' + ' | '.join(f'{x:.1f}' for x in curve) + ' |')
+        lines.append('')
+    if any(c['C2'] for c in families.values()):
+        lines += ['## C2 Git Re-Basin', '',
+                  'Weight matching (docs/merging.md) of each seed\'s stage-one models to its '
+                  'Cityscapes model (shared init), and of the next seed\'s IDD model to it '
+                  '(different init: the LMC sweep with `--rebasin`). Barriers and midpoints are '
+                  f'of H(C, I). Paper: {paper.REBASIN_FIGURE}.', '',
+                  '| family | quantity | mean ± std |', '|---|---|---|']
+        for family, c in families.items():
+            for key, values in c['C2'].get('values', {}).items():
+                lines.append(f'| {family} | {key} | {_ms(values)} |')
         lines.append('')
     lines += ['## C3, C4, C5 per model', '', '| family | quantity | mean ± std |', '|---|---|---|']
     for family, c in families.items():

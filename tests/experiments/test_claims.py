@@ -129,8 +129,10 @@ def test_study_asks_for_every_subset_merge_and_both_sweeps_once(tmp_path):
     assert merged['merged C+I_own_heads'][-2:] == ['--heads', 'separate']
     calls.clear()
     study.run_lmc_sweeps(experiment, seed0, seed1, tools=tools)
-    ends = [(args[1].parts[-5], args[2].parts[-5], args[2].parts[-3]) for _, args in calls]
-    assert ends == [('seed0', 'seed0', 'idd'), ('seed0', 'seed1', 'idd')]
+    ends = [(args[1].parts[-5], args[2].parts[-5], args[2].parts[-3], '--rebasin' in args)
+            for _, args in calls]
+    assert ends == [('seed0', 'seed0', 'idd', False), ('seed0', 'seed1', 'idd', False),
+                    ('seed0', 'seed1', 'idd', True)]
 
 
 def test_study_needs_two_different_seeds(tmp_path):
@@ -158,14 +160,58 @@ def test_methods_are_compared_with_the_average_of_the_same_seed():
     assert compare_methods({0: run(), 1: run()}) == {}
 
 
-def test_method_merges_take_the_shared_init_as_base(tmp_path):
-    tools = RecordingTools()
+def test_method_merges_take_the_shared_init_as_base_except_rebasin(tmp_path):
+    from experiments.main_job import method_merge_steps
     layout = JobLayout(tmp_path / 'seed0')
-    study.run_method_merges(tiny_experiment(CONFIGS), layout, tools=tools)
-    assert [args[args.index('--method') + 1] for _, args in tools.calls] == list(study.METHODS)
-    for _, args in tools.calls:
-        assert args[args.index('--base') + 1] == layout.shared_init
-        assert sum(str(a).endswith('final.pth') for a in args) == 4
+    singles = [layout.stage_one_weights(t) for t in TARGETS]
+    done = layout.method_dir('dare')
+    done.mkdir(parents=True)
+    (done / 'results.json').write_text('{}')
+    steps = method_merge_steps('config.py', layout, singles)
+    assert [args[args.index('--method') + 1] for _, args, _ in steps] == ['ties', 'dare-ties',
+                                                                         'rebasin']
+    for _, args, log in steps:
+        method = args[args.index('--method') + 1]
+        assert ('--base' in args) == (method != 'rebasin')
+        assert '--base' not in args or args[args.index('--base') + 1] == layout.shared_init
+        assert args[1:5] == singles and log == layout.method_dir(method) / 'merge.out'
+
+
+def _with_rebasin(base, fractions, h_shift, matched_curve):
+    run_ = dict(base)
+    run_['methods'] = {'rebasin': {**record(30, 30, 30, 20 + h_shift),
+                                   'matching': {'fixed_fraction': fractions}}}
+    run_['lmc'] = {**base['lmc'], 'different init rebasin': {
+        **lmc(matched_curve), 'rebasin': {'fixed_fraction': 0.9,
+                                          'fixed_fraction_by_module': {'backbone': 0.99,
+                                                                       'decode_head': 0.5}}}}
+    return run_
+
+
+def test_c2_reads_the_identity_off_the_rebasin_merge_and_the_matched_sweep():
+    from experiments.claims.summary import claim_rebasin
+    runs = {0: _with_rebasin(run(), {'i.pth': 1.0, 'a.pth': 1.0, 'd.pth': 1.0}, 0, [30, 15, 31]),
+            1: _with_rebasin(run(), {'i.pth': 1.0, 'a.pth': 1.0, 'd.pth': 1.0}, 0, [30, 20, 31])}
+    c2 = claim_rebasin(runs)
+    values = c2['values']
+    assert values['shared init: units in place (%)'] == [100.0, 100.0]
+    assert values['shared init: H Re-Basin - average'] == [pytest.approx(0.0)] * 2
+    assert values['different init: decode_head units in place (%)'] == [50.0, 50.0]
+    # before: the plain different-init sweep 30 -> 5 -> 31 (barrier 25.5); after: 15 and 20
+    assert values['different init: barrier before matching'] == [pytest.approx(25.5)] * 2
+    assert values['different init: barrier after matching'] == [pytest.approx(15.5),
+                                                                 pytest.approx(10.5)]
+    assert values['different init: H(C,I) at λ=0.5 after matching'] == [15.0, 20.0]
+    assert c2['verdict'] == 'holds'
+    runs[1] = _with_rebasin(run(), {'i.pth': 1.0, 'a.pth': 0.98, 'd.pth': 1.0}, 1, [30, 20, 31])
+    assert claim_rebasin(runs)['verdict'] == 'does not hold'
+    text = render_claims_markdown(summarize({'f': runs}, main_family='f'))
+    assert '| C2 Re-Basin on shared-init models: units left in place | f | 99.7 ± 0.5 % ' in text
+    assert '## C2 Git Re-Basin' in text
+    # a study without the Re-Basin runs (an older one) has no C2
+    assert claim_rebasin({0: run(), 1: run()}) == {}
+    assert 'C2 Re-Basin' not in render_claims_markdown(summarize({'f': {0: run(), 1: run()}},
+                                                                 main_family='f'))
 
 
 def test_the_main_table_over_seeds_has_every_model_row_with_mean_and_std():

@@ -22,6 +22,15 @@ def test_main_job_from_an_empty_folder(tmp_path):
     for model in data['models']:
         assert list(model['domains']) == ['cityscapes', 'idd', 'acdc', 'dark_zurich']
     assert (job / 'results.png').stat().st_size > 0
+    # the second table: the average beside every merge method, from its own merge
+    methods = json.loads((job / 'methods' / 'results.json').read_text())
+    assert [m['name'] for m in methods['models']] == [
+        'merged (pool BN)', 'merged (TIES)', 'merged (DARE)', 'merged (DARE-TIES)',
+        'merged (Git Re-Basin)']
+    assert methods['models'][0] == data['models'][5]
+    rebasin = torch.load(job / 'methods' / 'rebasin' / 'merged.pth', weights_only=True)['meta']
+    assert rebasin['merge_method'] == 'rebasin' and len(rebasin['method_options']['rounds']) == 3
+    assert 'merge methods table:' in proc.stdout
     # every stage-one run started from the one shared init
     init = sha256_file(job / 'shared_init.pth')
     for target in ('cityscapes', 'idd', 'acdc', 'dark_zurich'):
