@@ -1,7 +1,7 @@
 """Merge benchmark: merge time / input read time and peak RSS / one checkpoint, N MiT-B5-size inputs.
 
     python benchmarks/merge_bench.py [--n 2 4 8 16] [--dir TMP] [--repeats 2] [--keep]
-                                     [--methods average ties dare ...]
+                                     [--methods average ties dare rebasin ...]
 
 Writes N weights-only checkpoints of a MiT-B5 + SegFormer-head (256 channels, BatchNorm) segmentor
 with random weights (~85M parameters, ~330 MB each) into a temporary folder, then for each N runs,
@@ -16,7 +16,11 @@ and prints, per N, merge time / load time (target <= 1.2) and the merge's peak R
 one checkpoint (target <= 2.5). ``--methods`` adds rows for the task-vector methods
 (docs/merging.md), which also read the shared init (written beside the inputs) and hold it: their
 floor is one more checkpoint in memory, and TIES and DARE-TIES read every input twice (sign
-election, then the disjoint mean), so their time floor is 2x the load time. The peak is measured from the RSS the worker holds once torch,
+election, then the disjoint mean), so their time floor is 2x the load time. ``rebasin`` matches
+every input to the first (Git Re-Basin weight matching on the model's permutation groups, saved
+beside the inputs as ``spec.json``) before the average, and holds the first input throughout. The
+inputs are one init plus small noise, as stage-one models are, so the matching converges to the
+identity in one sweep. The peak is measured from the RSS the worker holds once torch,
 mmseg and mtda are imported (``/proc/self/clear_refs`` resets the high-water mark there), because
 importing torch 2.x alone takes ~1.5 checkpoints of memory that no merge implementation can give
 back; the whole-process peak is printed next to it. Times are the best of ``--repeats`` runs of each
@@ -86,6 +90,13 @@ def worker(mode: str, kinds_file: str, files: list, *, threads: int, cold: bool)
     from mtda.merging.task_merge import TaskMethod
 
     kinds = {key: EntryKind(kind) for key, kind in json.loads(Path(kinds_file).read_text()).items()}
+    permutations = None
+    if mode == 'merge:rebasin':
+        from mtda.merging.rebasin import PermutationSpec
+        saved = json.loads((Path(kinds_file).parent / 'spec.json').read_text())
+        permutations = PermutationSpec(
+            {key: tuple(tuple(a) if isinstance(a, list) else a for a in axes)
+             for key, axes in saved['axes'].items()}, saved['sizes'])
     if cold:
         for path in files:
             evict_from_page_cache(path)
@@ -97,10 +108,11 @@ def worker(mode: str, kinds_file: str, files: list, *, threads: int, cold: bool)
             checkpoint = load_checkpoint_file(path)
             del checkpoint
     else:
-        method = TaskMethod(mode.partition(':')[2] or 'average')
+        name = mode.partition(':')[2] or 'average'
+        method = TaskMethod('average' if name == 'rebasin' else name)
         base = Path(kinds_file).parent / 'init.pth' if method.uses_base else None
         merged = merge_checkpoint_files(files, kinds=kinds, method=method, base=base,
-                                        progress=False)
+                                        permutations=permutations, progress=False)
         assert len(merged.result.state_dict) == len(kinds)
     seconds = time.perf_counter() - start
     peak = _status()['VmHWM']
@@ -116,7 +128,9 @@ def write_checkpoints(folder: Path, n: int) -> tuple[list, int, Path]:
     kinds_file = folder / 'kinds.json'
     files = [folder / f'domain{i}.pth' for i in range(n)]
     init = folder / 'init.pth'
-    if kinds_file.is_file() and init.is_file() and all(f.is_file() for f in files):
+    spec_file = folder / 'spec.json'
+    if (kinds_file.is_file() and init.is_file() and spec_file.is_file()
+            and all(f.is_file() for f in files)):
         print(f'reusing {n} checkpoints in {folder}', flush=True)
         return files, files[0].stat().st_size, kinds_file
     import torch
@@ -126,12 +140,15 @@ def write_checkpoints(folder: Path, n: int) -> tuple[list, int, Path]:
     import mtda  # noqa: F401  (registers mtda's modules)
     from mtda.io import atomic_save, sha256_file
     from mtda.merging import classify_state_dict_entries
+    from mtda.models.permutation_specs import permutation_spec_of
     from mtda.models.segmentor import batchnorm_types
 
     init_default_scope('mmseg')
     model = MODELS.build(MODEL)
     kinds = classify_state_dict_entries(model, batchnorm_types=batchnorm_types())
     kinds_file.write_text(json.dumps({key: kind.value for key, kind in kinds.items()}))
+    spec = permutation_spec_of(model)
+    spec_file.write_text(json.dumps(dict(axes=spec.axes, sizes=spec.sizes)))
     base = {key: value.detach().clone() for key, value in model.state_dict().items()}
     del model
     init_sha = sha256_file(atomic_save(dict(state_dict=base, meta={}), init))
