@@ -154,3 +154,39 @@ def test_feature_distance_is_taken_on_the_configured_stage(tiny_data_root, monke
     # 64x64 crops: the last MiT stage is 2x2 (stride 32), the first 16x16 (stride 4)
     assert [s[0][-2:] for s in seen] == [(2, 2), (16, 16)]
     assert all(student == imnet for student, imnet in seen)
+
+
+def test_init_model_with_a_stage_one_config_loads_a_segmentor_file_into_the_student(tmp_path):
+    """mmseg's own inference entry point on a stage-one config and a plain (exported or merged)
+    segmentor checkpoint: every weight lands in the student (teacher and frozen copy alike), and
+    inference runs."""
+    import numpy as np
+    from mmseg.apis import inference_model, init_model
+
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+
+    import mtda  # noqa: F401
+    from mtda.io import atomic_save
+    from mtda.models.segmentor import segmentor_config
+    init_default_scope('mmseg')
+    torch.manual_seed(5)
+    cfg = Config.fromfile(str(UDA_TINY))
+    segmentor = MODELS.build(segmentor_config(cfg))
+    state = {k: v + 0.01 for k, v in segmentor.state_dict().items()} | {
+        k: v for k, v in segmentor.state_dict().items() if not v.is_floating_point()}
+    path = atomic_save(dict(state_dict=state, meta=dict(dataset_meta=dict(
+        classes=['c'] * 19, palette=[[0, 0, 0]] * 19))), tmp_path / 'merged.pth')
+    model = init_model(str(UDA_TINY), str(path), device='cpu')
+    for key, value in state.items():
+        assert torch.equal(model.student.state_dict()[key], value), key
+        assert torch.equal(model.teacher.state_dict()[key], value), key
+    backbone = {k[len('backbone.'):]: v for k, v in state.items() if k.startswith('backbone.')}
+    assert all(torch.equal(model.imnet_backbone.state_dict()[k], v) for k, v in backbone.items())
+    result = inference_model(model, np.zeros((48, 64, 3), dtype=np.uint8))
+    assert result.pred_sem_seg.data.shape == (1, 48, 64)
+    # the wrapper's own (full) state dict still loads as it is
+    full = model.state_dict()
+    model.load_state_dict(full)
+    assert torch.equal(model.student.state_dict()['decode_head.conv_seg.bias'],
+                       full['model.decode_head.conv_seg.bias'])

@@ -20,6 +20,11 @@ State: ``model`` (student, the segmentor that is exported, evaluated and merged)
 of the initial backbone). ``init_checkpoint`` is the experiment's shared init
 (:mod:`mtda.models.shared_init`): it is loaded into all three in :meth:`init_weights`, and its
 sha256 is kept in :attr:`init_sha256` for the exported checkpoints' lineage.
+
+A stage-one config also serves inference: ``mmseg.apis.init_model(config, weights)`` builds the
+wrapper (it passes mmseg's ``pretrained=None`` and ``train_cfg=None``) and loads a plain segmentor
+state dict (an export, a merged model) into the student; the teacher and the frozen copy start
+from it, as at the start of training (:meth:`_segmentor_state_into_all`).
 """
 import copy
 from typing import Dict, Optional, Sequence
@@ -72,6 +77,9 @@ class DAFormerUDA(BaseSegmentor):
         feature_distance_stage: which backbone output the distance is taken on (DAFormer: the last,
             ``-1``, a 16x16 map at 512 crops); small crops pick an earlier stage of similar size.
         init_cfg: mmengine init config.
+        pretrained, train_cfg: mmseg's standard segmentor arguments, which ``init_model`` sets to
+            ``None``; anything else is refused (the shared init is ``init_checkpoint``, the
+            training options are the student's).
     """
 
     def __init__(self, segmentor: dict, data_preprocessor: Optional[dict] = None,
@@ -84,7 +92,12 @@ class DAFormerUDA(BaseSegmentor):
                  feature_distance_classes: Sequence[int] = THING_CLASSES,
                  feature_distance_scale_min_ratio: float = 0.75,
                  feature_distance_stage: int = -1,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None, pretrained: Optional[str] = None,
+                 train_cfg: Optional[dict] = None) -> None:
+        if pretrained is not None or train_cfg is not None:
+            raise ValueError('DAFormerUDA takes its weights from init_checkpoint (the shared init) '
+                             'and its training options from segmentor.train_cfg; drop '
+                             'model.pretrained / model.train_cfg')
         if data_preprocessor is None:
             data_preprocessor = dict(segmentor.get('data_preprocessor') or {})
         data_preprocessor = dict(data_preprocessor, type='UDADataPreProcessor')
@@ -112,6 +125,23 @@ class DAFormerUDA(BaseSegmentor):
         self.feature_distance_scale_min_ratio = feature_distance_scale_min_ratio
         self.feature_distance_stage = feature_distance_stage
         self.align_corners = self.model.decode_head.align_corners
+        self._register_load_state_dict_pre_hook(self._segmentor_state_into_all)
+
+    def _segmentor_state_into_all(self, state_dict, prefix, *args) -> None:
+        """A plain segmentor state dict (``backbone.*``, ``decode_head.*``, no ``model.*``) becomes
+        the student's, the teacher's and (its backbone) the frozen copy's, in place."""
+        own = [k for k in state_dict if k.startswith(prefix)]
+        if not own or any(k.startswith(f'{prefix}model.') for k in own):
+            return
+        children = ('model', 'teacher') + (('imnet_backbone',) if self.imnet_backbone else ())
+        if any(k[len(prefix):].split('.')[0] in children for k in own):
+            return
+        for key in own:
+            name, value = key[len(prefix):], state_dict.pop(key)
+            state_dict[f'{prefix}model.{name}'] = value
+            state_dict[f'{prefix}teacher.{name}'] = value
+            if self.imnet_backbone is not None and name.startswith('backbone.'):
+                state_dict[f'{prefix}imnet_backbone.{name[len("backbone."):]}'] = value
 
     @property
     def student(self) -> torch.nn.Module:
