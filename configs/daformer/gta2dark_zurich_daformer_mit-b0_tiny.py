@@ -12,7 +12,7 @@ _base_ = [
 target_domain = 'dark_zurich'
 model = dict(
     segmentor={{_base_.segmentor}},
-    init_checkpoint='work_dirs/shared_init/daformer_mit-b0_tiny.pth',
+    init_checkpoint='work_dirs/mtda_tiny/shared_init.pth',  # what the main job writes
     pseudo_margins=(2, 15, 0, 0))  # DAFormer's top 15 / bottom 120 rows at 512 crops, scaled
 train_dataloader = dict(
     batch_size=2, num_workers=0, persistent_workers=False,

@@ -105,7 +105,8 @@ def plot_lmc(data: Mapping[str, Any], path) -> None:
         axes.plot(lams, values, marker='o', markersize=3, label=domain)
     axes.plot(lams, [nan if p['hmean'] is None else p['hmean'] for p in data['points']],
               color='black', linewidth=2.2, marker='s', markersize=4, label='H-mean')
-    axes.set_xlabel(f'λ   (0: {Path(data["checkpoint_a"]).name},  1: {Path(data["checkpoint_b"]).name})')
+    ends = data.get('labels') or [Path(data['checkpoint_a']).name, Path(data['checkpoint_b']).name]
+    axes.set_xlabel(f'λ   (0: {ends[0]},  1: {ends[1]})')
     axes.set_ylabel('mIoU (%)')
     axes.set_xlim(0, 1)
     axes.grid(alpha=0.3)

@@ -5,16 +5,20 @@ The three runner-level steps that evaluate (this one, :func:`mtda.apis.merge_che
 per-domain numbers with :func:`test_results`.
 """
 import copy
-from pathlib import Path
+import logging
+from collections.abc import Mapping
 from typing import Optional
 
 from mmengine.config import Config
 from mmengine.dist import is_main_process
+from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from ..datasets.data_check import check_datasets
 from ..evaluation import model_results, require_multi_domain_test_cfg
-from ..io import load_state_dict_file
+from ..io import checkpoint_label, load_checkpoint_file
+from ..io.atomic import check_output_path
+from ..io.segmentor_state import select_segmentor_state
 from ..models.segmentor import load_state_strict, segmentor_of
 
 
@@ -42,28 +46,59 @@ def test_results(runner: Runner, *, name: str, checkpoint: Optional[str] = None)
 
 
 def evaluate_checkpoint(cfg: Config, checkpoint, *, name: str = '', save_preds: Optional[str] = None,
-                        trust: bool = False, state_dict_prefix: str = '') -> Optional[dict]:
+                        trust: bool = False, model: str = 'student') -> Optional[dict]:
     """Run the config's multi-domain test loop on ``checkpoint``; return its results record.
 
     Args:
         cfg: a loaded config whose ``test_cfg`` is a MultiDomainTestLoop.
-        checkpoint: weights file (loaded weights-only unless ``trust``).
-        name: row label in tables (default: the file's stem).
+        checkpoint: a weights-only export, a merged file, or a run's full checkpoint
+            (``iter_N.pth``), loaded weights-only unless ``trust``.
+        name: row label in tables (default: :func:`~mtda.io.checkpoint_label`).
         save_preds: folder for prediction PNGs (trainIds), one sub-folder per domain.
         trust: allow full unpickling of ``checkpoint``.
-        state_dict_prefix: take only keys under this prefix (e.g. ``'model.'``).
+        model: ``'student'`` or ``'teacher'``, read from a full UDA checkpoint.
+
+    A merged file with per-domain heads (``tools/merge.py --heads separate``) is evaluated as
+    ``merge.py`` evaluates it: each domain with its own head, the merged head for a domain that
+    has none (with a warning).
 
     Returns:
         The results record on the main process, ``None`` on the others.
     """
-    state_dict = load_state_dict_file(checkpoint, prefix=state_dict_prefix, trust=trust)
+    check_output_path(cfg.work_dir, option='--work-dir', folder=True)
+    if save_preds:
+        check_output_path(save_preds, option='--save-preds', folder=True)
+    loaded = load_checkpoint_file(checkpoint, trust=trust)
+    state_dict = select_segmentor_state(loaded, str(checkpoint), model=model)
+    domain_heads = loaded.get('domain_heads') if isinstance(loaded, Mapping) else None
+    label = checkpoint_label(checkpoint, loaded.get('meta') if isinstance(loaded, Mapping) else None)
+    del loaded
     if save_preds:
         cfg = copy.deepcopy(cfg)
         cfg.test_evaluator = dict(cfg.test_evaluator, output_dir=str(save_preds))
     runner = build_test_runner(cfg)
-    load_state_strict(segmentor_of(runner.model)[0], state_dict, str(checkpoint),
-                      fix='evaluate it with the config it was trained with')
+    segmentor, prefix = segmentor_of(runner.model)
+    load_state_strict(segmentor, state_dict, str(checkpoint),
+                      fix='evaluate it with the config of the model it holds (a stage-one or '
+                          'experiment config of the same model family)')
+    if domain_heads:
+        runner.test_loop.domain_state_overrides = _domain_head_overrides(
+            domain_heads, list(runner.test_loop.dataloaders), prefix, str(checkpoint))
     runner.test()
     if not is_main_process():
         return None
-    return test_results(runner, checkpoint=str(checkpoint), name=name or Path(checkpoint).stem)
+    return test_results(runner, checkpoint=str(checkpoint), name=name or label)
+
+
+def _domain_head_overrides(domain_heads: Mapping, domains: list, prefix: str, source: str) -> dict:
+    """``{domain: {runner key: tensor}}`` for the loop, from a file's ``domain_heads``."""
+    missing = [d for d in domains if d not in domain_heads]
+    unused = [d for d in domain_heads if d not in domains]
+    if missing:
+        print_log(f'{source}: no head of its own for {", ".join(missing)}; evaluated with the '
+                  'merged head', logger='current', level=logging.WARNING)
+    if unused:
+        print_log(f'{source}: heads for {", ".join(unused)} are not evaluated (not a domain of '
+                  'the config)', logger='current', level=logging.WARNING)
+    return {domain: {prefix + key: value for key, value in domain_heads[domain].items()}
+            for domain in domains if domain in domain_heads}

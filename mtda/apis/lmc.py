@@ -9,7 +9,8 @@ from typing import Any
 from mmengine.logging import print_log
 
 from ..analysis.lmc import hmean_barrier, lambdas, lmc_point
-from ..io import load_checkpoint_file, sha256_file
+from ..io import checkpoint_label, load_checkpoint_file, sha256_file
+from ..io.atomic import check_output_path
 from ..io.segmentor_state import select_segmentor_state
 from ..merging import (EntryKind, check_lineage, classify_state_dict_entries,
                        interpolate_state_dicts)
@@ -39,10 +40,12 @@ def lmc_sweep(cfg, checkpoint_a, checkpoint_b, *, steps: int = 11, model: str = 
         ``'rebasin': {'fixed_fraction', 'groups', 'units', 'rounds', 'seed'}``.
     """
     grid = lambdas(steps)
+    check_output_path(cfg.work_dir, option='--work-dir', folder=True)
     names = (str(checkpoint_a), str(checkpoint_b))
     loaded = [load_checkpoint_file(path) for path in names]
     states = [select_segmentor_state(c, path, model=model) for c, path in zip(loaded, names)]
     metas = [(path, dict(c.get('meta') or {})) for c, path in zip(loaded, names)]
+    labels = [checkpoint_label(path, meta) for path, meta in metas]
     del loaded
     # Different inits are what this analysis exists to show, so they are reported, not refused.
     lineage = check_lineage(metas, allow_different_init=True)
@@ -74,7 +77,7 @@ def lmc_sweep(cfg, checkpoint_a, checkpoint_b, *, steps: int = 11, model: str = 
         record = test_results(runner, name=f'λ={lam:.2f}')
         points.append(lmc_point(lam, record))
         print_log(f'LMC: λ={lam:.2f} H-mean {record["hmean"]:.2f}', logger='current')
-    data = dict(checkpoint_a=names[0], checkpoint_b=names[1],
+    data = dict(checkpoint_a=names[0], checkpoint_b=names[1], labels=labels,
                 sha256=[sha256_file(path) for path in names], model=model,
                 config=Path(cfg.filename).name if cfg.filename else None,
                 domains=list(points[0]['mIoU']), points=points,

@@ -7,6 +7,7 @@ from mmengine.dist import is_main_process
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
+from ..io.atomic import check_output_path
 from ..merging.files import MergeSpec
 from ..merging.hook import MergeHook
 from ..models.segmentor import segmentor_config
@@ -37,6 +38,7 @@ def merge_checkpoints(cfg, spec: MergeSpec, *, evaluate: bool = True, name: str 
         domains = list((cfg.get('test_cfg') or {}).get('domains') or {})
         hook.merge_into(model, config_domains=domains, config=config_name)
         return hook, None
+    check_output_path(cfg.work_dir, option='--work-dir', folder=True)
     runner = build_test_runner(cfg)
     runner.register_hook(hook)  # the spec is checked already: the hook is not built again
     runner.test()

@@ -6,6 +6,7 @@ under torch >= 2.6); that works because ``PlainCheckpointHook`` writes checkpoin
 """
 import logging
 import os
+from pathlib import Path
 from typing import Mapping, Optional
 
 from mmengine.logging import print_log
@@ -13,9 +14,10 @@ from mmengine.runner import Runner
 
 from ..config import check_target_domain, load_config
 from ..datasets.data_check import check_datasets
+from ..io.atomic import check_output_path
 from ..training.atomic_checkpoints import repair_resume_state, use_atomic_checkpoints
 from ..training.cpu_distributed import prepare_cpu_distributed
-from ..errors import MtdaError
+from ..errors import CheckpointError, MtdaError
 
 
 def enable_amp(cfg, dtype: str) -> None:
@@ -32,6 +34,32 @@ def enable_amp(cfg, dtype: str) -> None:
     cfg.optim_wrapper.dtype = dtype
     # bfloat16 has float32's exponent range: no loss scaling needed
     cfg.optim_wrapper.loss_scale = 'dynamic' if dtype == 'float16' else 1.0
+
+
+def check_training_inputs(cfg, config: str, *, amp: Optional[str] = None) -> None:
+    """Refuse, before anything is built, a run that cannot do what it says.
+
+    Raises:
+        MtdaError: ``train_cfg.max_iters`` below 1 (it would export an untrained model), or
+            ``--amp`` on a machine without a CUDA GPU.
+        CheckpointError: a UDA config whose shared init (``model.init_checkpoint``) is missing.
+    """
+    iters = cfg.get('train_cfg', {}).get('max_iters')
+    if iters is not None and (isinstance(iters, bool) or not isinstance(iters, int) or iters < 1):
+        raise MtdaError(f'{config}: train_cfg.max_iters={iters!r} trains nothing (an untrained '
+                          'model would be exported); give a positive number of iterations')
+    if amp:
+        import torch
+        if not torch.cuda.is_available():
+            raise MtdaError(f'--amp {amp}: mixed precision here needs a CUDA GPU and this machine '
+                            'has none; train without --amp (float32)')
+    init = cfg.get('model', {}).get('init_checkpoint')
+    if init and not Path(init).is_file():
+        raise CheckpointError(
+            f'{init}: the shared init this config starts from (model.init_checkpoint) does not '
+            f'exist; write it with python tools/make_shared_init.py {config} --out {init} '
+            '(tools/run_mtda.py writes it as <work dir>/shared_init.pth), or pass another with '
+            '--cfg-options model.init_checkpoint=FILE')
 
 
 def train_from_config(config: str, *, work_dir: Optional[str] = None,
@@ -56,6 +84,8 @@ def train_from_config(config: str, *, work_dir: Optional[str] = None,
         for line in repair_resume_state(cfg.work_dir):
             print_log(f'--resume: {line}', logger='current', level=logging.WARNING)
     check_target_domain(cfg)
+    check_training_inputs(cfg, config, amp=amp)
+    check_output_path(cfg.work_dir, option='--work-dir', folder=True)
     check_datasets(cfg, parts=('train', 'val'))
     prepare_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)

@@ -62,3 +62,39 @@ def atomic_write(path, write: Callable[[BinaryIO], None], *, fsync: bool = False
 def atomic_write_bytes(path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically."""
     return atomic_write(path, lambda f: f.write(data))
+
+
+def check_output_path(path, *, option: str, folder: bool = False) -> None:
+    """Refuse, before any work, an output that cannot be written: one line naming it and the fix.
+
+    Checks that ``path`` is not the wrong kind of thing (a folder where a file goes, or a file
+    where a folder goes), that no part of its parent path is a file, and that the nearest
+    existing folder above it takes a new file (probed by creating and removing one, which also
+    catches read-only file systems where permission bits say nothing, e.g. for root).
+
+    Args:
+        path: the output file, or folder if ``folder``.
+        option: how the user named it (``--out``, ``--work-dir``), for the message.
+        folder: ``path`` is a folder to create or reuse.
+
+    Raises:
+        MtdaError: naming ``option``, ``path`` and what to do.
+    """
+    path = Path(path)
+    if path.exists() and path.is_dir() != folder:
+        kind = 'a folder' if path.is_dir() else 'a file'
+        raise MtdaError(f'{option} {path}: is {kind}; give the path of a '
+                        f'{"folder" if folder else "file"} to write')
+    existing = path if folder and path.is_dir() else path.parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise MtdaError(f'{option} {path}: {existing} is a file, so nothing can be created under '
+                        'it; choose another path')
+    probe = existing / f'.mtda-write-probe.{os.getpid()}.{threading.get_ident()}.tmp'
+    try:
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise MtdaError(f'{option} {path}: cannot write into {existing} '
+                        f'({exc.strerror or exc}); choose a writable location') from None

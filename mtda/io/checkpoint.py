@@ -116,6 +116,22 @@ def state_dict_of(obj: Any, path, *, prefix: str = '') -> Dict[str, torch.Tensor
     return dict(state)
 
 
+def checkpoint_label(path, meta: Optional[Mapping] = None) -> str:
+    """A short name for a checkpoint in tables and plots.
+
+    The file's stem, unless the stem names only the point of a run (``final``, ``iter_N``): then
+    the run's domains from ``meta`` lead, e.g. ``gta→cityscapes (final)``.
+    """
+    stem = Path(path).stem
+    if not re.fullmatch(r'final|iter_\d+', stem):
+        return stem
+    meta = meta if isinstance(meta, Mapping) else {}
+    source, target = meta.get('source_domain'), meta.get('target_domain')
+    if target:
+        return f'{source or "source"}→{target} ({stem})'
+    return f'{source} ({stem})' if source else stem
+
+
 def _torch_save(obj: Any, file) -> None:
     """``torch.save``, with a failed write raised as the OSError it is.
 

@@ -89,3 +89,39 @@ def test_failed_save_leaves_no_file(tmp_path, monkeypatch):
     with pytest.raises(CheckpointError, match='could not be written'):
         atomic_save({'w': torch.ones(1)}, tmp_path / 'o.pth')
     assert os.listdir(tmp_path) == []
+
+
+def test_checkpoint_labels_name_the_run_when_the_file_name_does_not():
+    from mtda.io import checkpoint_label
+    meta = dict(source_domain='gta', target_domain='cityscapes')
+    assert checkpoint_label('w/stage_one/cityscapes/weights/final.pth', meta) == \
+        'gta→cityscapes (final)'
+    assert checkpoint_label('iter_1500.pth', dict(target_domain='idd')) == 'source→idd (iter_1500)'
+    assert checkpoint_label('source_only/final.pth', dict(source_domain='gta')) == 'gta (final)'
+    assert checkpoint_label('final.pth', None) == 'final'
+    assert checkpoint_label('merged_ci.pth', meta) == 'merged_ci'  # a name someone chose
+
+
+def test_output_paths_are_checked_before_any_work(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from mtda.errors import MtdaError
+    from mtda.io.atomic import check_output_path
+    a_file = tmp_path / 'a.txt'
+    a_file.write_text('x')
+    check_output_path(tmp_path / 'new' / 'deeper' / 'out.pth', option='--out')  # to be created
+    check_output_path(tmp_path / 'work', option='--work-dir', folder=True)
+    assert not (tmp_path / 'new').exists() and not list(tmp_path.glob('.mtda-write-probe*'))
+    with pytest.raises(MtdaError, match=r'^--out .*: is a folder; give the path of a file'):
+        check_output_path(tmp_path, option='--out')
+    with pytest.raises(MtdaError, match=r'^--work-dir .*a\.txt: is a file; give the path of a folder'):
+        check_output_path(a_file, option='--work-dir', folder=True)
+    with pytest.raises(MtdaError, match=r'a\.txt is a file, so nothing can be created under it'):
+        check_output_path(a_file / 'sub' / 'out.pth', option='--out')
+
+    def read_only(self, *args, **kwargs):
+        raise OSError(30, 'Read-only file system')
+    monkeypatch.setattr(Path, 'touch', read_only)
+    with pytest.raises(MtdaError, match=r'cannot write into .* \(Read-only file system\); choose a '
+                                        'writable location'):
+        check_output_path(tmp_path / 'out.pth', option='--out')

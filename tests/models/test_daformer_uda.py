@@ -74,11 +74,16 @@ def test_uda_training_exports_the_student_with_lineage(tiny_data_root):
     assert export['meta']['target_domain'] == 'cityscapes'
     assert 'decode_head.conv_seg.weight' in export['state_dict']
     assert not any(k.startswith(('teacher.', 'model.')) for k in export['state_dict'])
-    # the export is a plain segmentor: evaluated with the UDA config and the source-only one
+    # the export is a plain segmentor: evaluated with the UDA config and the source-only one,
+    # its row named after the run (the file is only 'final')
     for config in (UDA_TINY, SOURCE_ONLY_TINY):
         proc = run_tool('test.py', config, tiny_data_root / 'work_dirs/uda3/weights/final.pth',
                         '--work-dir', 'work_dirs/uda3/eval', cwd=tiny_data_root)
-        assert '| final |' in proc.stdout
+        assert '| gta→cityscapes (final) |' in proc.stdout
+    # the run's own full checkpoint: its EMA teacher, picked by --model
+    proc = run_tool('test.py', UDA_TINY, tiny_data_root / 'work_dirs/uda3/iter_3.pth', '--model',
+                    'teacher', '--work-dir', 'work_dirs/uda3/eval_teacher', cwd=tiny_data_root)
+    assert '| iter_3 |' in proc.stdout and 'H-mean' in proc.stdout
 
 
 def test_make_shared_init_from_official_segformer_keys(tmp_path):

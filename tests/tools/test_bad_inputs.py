@@ -76,12 +76,31 @@ def cases(tiny_data_root, tmp_path_factory):
                            ['nowhere.py: no such config file']),
         'broken config': (nothing, ['test.py', base / 'broken.py', checkpoint],
                           ['broken.py: the config does not load']),
+        'work dir is a file': (nothing, ['test.py', base / 'two_domains.py', checkpoint,
+                                         '--work-dir', checkpoint],
+                               [f'--work-dir {checkpoint}: is a file', 'folder']),
+        'predictions under a file': (nothing, ['test.py', base / 'two_domains.py', checkpoint,
+                                               '--save-preds', base / 'model.pth' / 'preds'],
+                                     ['--save-preds', 'model.pth is a file, so nothing can be '
+                                      'created under it']),
+        'zero iterations': (tiny_data_root, ['train.py', TINY_CONFIG, '--cfg-options',
+                                             'train_cfg.max_iters=0'],
+                            ['train_cfg.max_iters=0 trains nothing', 'positive number']),
+        'no shared init yet': (tiny_data_root, ['train.py', UDA_CONFIG],
+                               ['work_dirs/mtda_tiny/shared_init.pth: the shared init',
+                                'tools/make_shared_init.py', 'model.init_checkpoint=FILE']),
+        'amp without a GPU': (tiny_data_root, ['train.py', TINY_CONFIG, '--amp'],
+                              ['--amp float16', 'needs a CUDA GPU', 'without --amp']),
     }
+
+    if torch.cuda.is_available():  # there --amp is a valid request
+        del table['amp without a GPU']
 
     def run(name):
         cwd, (tool, *args), _ = table[name]
         work = base / 'work' / name.replace(' ', '_')
-        extra = ['--work-dir', work] if tool in ('test.py', 'train.py') else []
+        extra = ['--work-dir', work] if tool in ('test.py', 'train.py') and \
+            '--work-dir' not in args else []
         return run_tool(tool, *args, *extra, cwd=cwd, check=False, env={'OMP_NUM_THREADS': '1'})
 
     with ThreadPoolExecutor(max_workers=3) as pool:
@@ -91,7 +110,10 @@ def cases(tiny_data_root, tmp_path_factory):
 
 NAMES = ['missing label file', 'empty split folder', 'missing dataset root (test)',
          'missing dataset root (train)', 'unknown target', 'corrupt PNG',
-         'image and label sizes differ', 'unknown dataset name', 'missing config', 'broken config']
+         'image and label sizes differ', 'unknown dataset name', 'missing config', 'broken config',
+         'work dir is a file', 'predictions under a file', 'zero iterations',
+         'no shared init yet'] + (
+            [] if torch.cuda.is_available() else ['amp without a GPU'])
 
 
 @pytest.mark.parametrize('name', NAMES)

@@ -47,7 +47,7 @@ def test_test_tool_writes_per_domain_results(trained, tiny_data_root, tmp_path):
         assert 0.0 <= dom['mIoU'] <= 100.0 and dom['num_images'] > 0
         pngs = sorted((preds / name).glob('*.png'))
         assert len(pngs) == dom['num_images']
-    assert '| final |' in proc.stdout and 'H-mean' in proc.stdout
+    assert '| gta (final) |' in proc.stdout and 'H-mean' in proc.stdout  # named after its run
     assert (tmp_path / 'eval' / 'results.md').is_file()
     assert (tmp_path / 'eval' / 'results.csv').is_file()
 
