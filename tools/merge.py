@@ -49,7 +49,7 @@ def parse_args(argv=None):
                              'student)')
     parser.add_argument('--domains', nargs='+', metavar='DOMAIN',
                         help='target domain of each checkpoint, for --heads separate (default: '
-                             'from each checkpoint\'s meta, else the config\'s order)')
+                             'the target_domain each checkpoint\'s meta records)')
     parser.add_argument('--allow-different-init', action='store_true',
                         help='merge checkpoints that record different shared inits')
     parser.add_argument('--no-eval', action='store_true',

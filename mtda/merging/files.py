@@ -31,7 +31,8 @@ from tqdm import tqdm
 
 from mtda.errors import CheckpointError, MergeError
 from mtda.io import atomic_save, load_checkpoint_file, provenance, sha256_file
-from mtda.io.atomic import atomic_output
+from mtda.io.checkpoint import primitive
+from mtda.io.atomic import atomic_output, check_output_path
 from mtda.io.segmentor_state import MODEL_ROLES, check_model_role, select_segmentor_state
 from mtda.merging.classify import EntryKind, filter_by_prefix
 from mtda.merging.rebasin.align import MatchToFirst
@@ -102,7 +103,7 @@ class MergeSpec:
         heads: one of :data:`HEAD_POLICIES`.
         model: one of :data:`MODEL_ROLES`: which segmentor to read from a full UDA checkpoint.
         domains: the target domain of each checkpoint (for separate heads); ``None``: from each
-            checkpoint's ``meta['target_domain']``, else the config's domains in order.
+            checkpoint's ``meta['target_domain']``.
         allow_different_init: merge checkpoints that record different ``init_sha256``.
         out: the ``.pth`` to write (``None``: do not save).
         safetensors: also write ``out`` with suffix ``.safetensors``.
@@ -171,6 +172,8 @@ class MergeSpec:
         if self.out is not None and Path(self.out).suffix == '.safetensors':
             raise MergeError(f'--out {self.out}: give the .pth path; --safetensors writes the '
                              '.safetensors file beside it')
+        if self.out is not None:
+            check_output_path(self.out, option='--out')
 
 
     @property
@@ -241,6 +244,17 @@ def merge_checkpoint_files(checkpoints: Sequence, *, kinds: Mapping[str, EntryKi
     Raises:
         MergeError, CheckpointError: one line naming the file and the fix; nothing is returned.
     """
+    members = member_counts(checkpoints)
+    if any(n > 1 for n in members):
+        merged_inputs = [str(p) for p, n in zip(checkpoints, members) if n > 1]
+        if method.uses_base or permutations is not None or heads == 'separate':
+            what = ('--heads separate' if heads == 'separate'
+                    else f'--method {REBASIN if permutations is not None else method.name}')
+            raise MergeError(f'{merged_inputs[0]} is itself a merge; {what} cannot merge it again '
+                             'as if its members were given: merge the checkpoints its meta lists '
+                             '(inputs) with the new ones')
+        if weights is None:  # a merge of n models weighs n: the result is the merge of all members
+            weights = [float(n) for n in members]
     head_keys = list(filter_by_prefix(kinds, include=HEAD_PREFIXES)) if heads == 'separate' else []
     metas: list[tuple[str, dict]] = []
     kept_heads: list[dict[str, torch.Tensor]] = []
@@ -303,6 +317,24 @@ def merge_checkpoint_files(checkpoints: Sequence, *, kinds: Mapping[str, EntryKi
                              matchings=dict(align.matchings) if align is not None else {})
 
 
+def member_count(meta: Optional[Mapping]) -> int:
+    """How many stage-one models a checkpoint stands for: 1, or the members of a merged file."""
+    if not isinstance(meta, Mapping) or 'merge_method' not in meta:
+        return 1
+    return int(meta.get('members') or len(meta.get('inputs') or ()) or 1)
+
+
+def member_counts(checkpoints: Sequence) -> list[int]:
+    """:func:`member_count` of each file, from its ``meta`` (read mapped: no tensor is loaded)."""
+    counts = []
+    for path in checkpoints:
+        checkpoint = load_checkpoint_file(path, mmap=True)
+        counts.append(member_count(checkpoint.get('meta') if isinstance(checkpoint, Mapping)
+                                   else None))
+        del checkpoint
+    return counts
+
+
 def merge_files(spec: MergeSpec, *, kinds: Mapping[str, EntryKind],
                 config_domains: Sequence[str] = (), permutations: Optional[PermutationSpec] = None,
                 progress: bool = True) -> MergedCheckpoints:
@@ -343,7 +375,7 @@ def assign_domain_heads(merged: MergedCheckpoints, *, config_domains: Sequence[s
     """Which domain each input's head serves (``heads='separate'``).
 
     The domain of input i is ``domains[i]`` if given, else the ``target_domain`` its meta records
-    (stage-one exports do), else the i-th domain of the config.
+    (stage-one exports do); an input without either is refused, never mapped by position.
 
     Args:
         merged: the merge, with the inputs' heads.
@@ -354,7 +386,8 @@ def assign_domain_heads(merged: MergedCheckpoints, *, config_domains: Sequence[s
         ``{domain: head entries}`` for the config's domains that have a checkpoint, and warnings.
 
     Raises:
-        MergeError: a ``--domains`` name the config lacks, or two inputs for one domain.
+        MergeError: a ``--domains`` name the config lacks, an input without a domain, or two
+            inputs for one domain.
     """
     names = merged.result.names
     warnings = []
@@ -366,13 +399,11 @@ def assign_domain_heads(merged: MergedCheckpoints, *, config_domains: Sequence[s
         targets = list(domains)
     elif all(meta.get('target_domain') for meta in merged.metas):
         targets = [str(meta['target_domain']) for meta in merged.metas]
-    else:
-        if len(names) > len(config_domains):
-            raise MergeError(f'{len(names)} checkpoints record no target_domain and the config has '
-                             f'only {len(config_domains)} domains; pass --domains, one per checkpoint')
-        targets = list(config_domains[:len(names)])
-        warnings.append('checkpoints record no target_domain; their heads serve the config\'s '
-                        'domains in order: ' + ', '.join(f'{n} -> {d}' for n, d in zip(names, targets)))
+    else:  # never by position: a silent mix-up would evaluate a domain with another's head
+        name = next(n for n, meta in zip(names, merged.metas) if not meta.get('target_domain'))
+        raise MergeError(f'{name} records no target_domain, so --heads separate cannot tell which '
+                         'domain its head serves; pass --domains, one per checkpoint in order, '
+                         f'from {", ".join(config_domains)}')
     for i, domain in enumerate(targets):
         if domain in targets[:i]:
             first = names[targets.index(domain)]
@@ -401,18 +432,28 @@ def merge_provenance(merged: MergedCheckpoints, *, heads: str, config: Optional[
     first = merged.metas[0]
     inits = {meta.get('init_sha256') for meta in merged.metas}
     method = merged.result.method
+    record = provenance(merged.result.names)
+    member_inputs = []
+    for meta, own in zip(merged.metas, record.get('inputs', [])):
+        member_inputs += (meta.get('member_inputs') or meta.get('inputs') or [own]
+                          if member_count(meta) > 1 else [own])
     fields = dict(
+        members=sum(member_count(meta) for meta in merged.metas), member_inputs=member_inputs,
         merge_method='linear' if method == 'average' else method,
         method_options=dict(merged.result.method_options), weights=list(merged.result.weights),
         buffer_policy=merged.result.buffer_policy, heads=heads, model=merged.model,
-        target_domains=[meta.get('target_domain') for meta in merged.metas],
+        target_domains=[domain for meta in merged.metas for domain in (
+            meta.get('target_domains') or [None] if member_count(meta) > 1
+            else [meta.get('target_domain')])],
         domain_heads=list(merged.domain_heads), init_sha256=inits.pop() if len(inits) == 1 else None,
         config=config)
     if merged.base is not None:  # hashed once, when the merge read it
         fields['base'] = dict(path=merged.base[0], sha256=merged.base[1])
     if first.get('classes'):
         fields['dataset_meta'] = dict(classes=first['classes'], palette=first.get('palette'))
-    return provenance(merged.result.names, **fields)
+    elif first.get('dataset_meta'):  # the first input is itself a merge
+        fields['dataset_meta'] = first['dataset_meta']
+    return {**record, **primitive(fields)}
 
 
 def save_merged(merged: MergedCheckpoints, out, *, meta: Mapping[str, Any],

@@ -45,7 +45,7 @@ def _merged_with_heads(metas):
                                              for i in range(len(metas))])
 
 
-def test_domain_heads_follow_meta_then_explicit_names_then_config_order():
+def test_domain_heads_follow_explicit_names_then_meta_never_position():
     domains = ['cityscapes', 'idd', 'acdc']
     heads, warnings = assign_domain_heads(_merged_with_heads([{'target_domain': 'idd'},
                                                               {'target_domain': 'cityscapes'}]),
@@ -55,8 +55,11 @@ def test_domain_heads_follow_meta_then_explicit_names_then_config_order():
     heads, _ = assign_domain_heads(_merged_with_heads([{}, {}]), config_domains=domains,
                                    domains=['acdc', 'idd'])
     assert list(heads) == ['idd', 'acdc'] and heads['acdc']['decode_head.w'].item() == 0.0
-    heads, warnings = assign_domain_heads(_merged_with_heads([{}, {}]), config_domains=domains)
-    assert list(heads) == ['cityscapes', 'idd'] and 'in order' in warnings[0]
+    with pytest.raises(MergeError, match=r'ckpt1\.pth records no target_domain, so --heads '
+                                         r'separate cannot tell .* pass --domains, one per '
+                                         r'checkpoint in order, from cityscapes, idd, acdc'):
+        assign_domain_heads(_merged_with_heads([{'target_domain': 'idd'}, {}]),
+                            config_domains=domains)
     with pytest.raises(MergeError, match='--domains mars'):
         assign_domain_heads(_merged_with_heads([{}, {}]), config_domains=domains, domains=['idd', 'mars'])
     with pytest.raises(MergeError, match="both for domain 'idd'"):
@@ -122,3 +125,43 @@ def test_ties_on_files_checks_the_base_and_records_what_it_did(domain_files, seg
     with pytest.raises(MergeError, match=r'cityscapes\.pth was trained from init .*--base .*x\.pth'):
         merge_files(MergeSpec(inputs, method='task-arithmetic', base=other), kinds=segmentor_kinds,
                     progress=False)
+
+
+def test_merging_is_associative_through_the_recorded_members(domain_files, segmentor_kinds,
+                                                             tmp_path):
+    """merge(merge(A, B), C) == merge(A, B, C): parameters (the merge of two weighs two) and the
+    pooled BatchNorm statistics (its counters hold both members'); other methods refuse."""
+    from mtda.io import sha256_file
+    from mtda.merging.files import merge_files, merge_provenance, save_merged
+    from segmentor_files import fine_tuned
+    a, b = domain_files['cityscapes'], domain_files['dark_zurich']
+    meta = torch.load(a, weights_only=True)['meta']
+    init = state_of(domain_files['cityscapes'])  # any state of the model serves as a start
+    c = atomic_save(dict(state_dict=fine_tuned(init, segmentor_kinds, 7, 50),
+                         meta=dict(meta, target_domain='idd')), tmp_path / 'idd.pth')
+
+    def merge(inputs, out=None, **options):
+        merged = merge_files(MergeSpec(inputs, **options), kinds=segmentor_kinds, progress=False)
+        if out is not None:
+            save_merged(merged, out, meta=merge_provenance(merged, heads='merge'))
+        return merged
+
+    merge([a, b], tmp_path / 'ab.pth')
+    stepwise = merge([tmp_path / 'ab.pth', c], tmp_path / 'abc.pth')
+    at_once = merge([a, b, c])
+    assert stepwise.result.weights == pytest.approx((2 / 3, 1 / 3))
+    largest = max(float((stepwise.result.state_dict[k].double()
+                         - at_once.result.state_dict[k].double()).abs().max())
+                  for k in at_once.result.state_dict)
+    print(f"associativity: largest difference {largest:.3g}")
+    assert largest < 1e-6
+    counter = next(k for k, kind in segmentor_kinds.items() if kind is EntryKind.BN_COUNTER)
+    assert int(stepwise.result.state_dict[counter]) == 10 + 30 + 50
+    saved = torch.load(tmp_path / 'abc.pth', weights_only=True)['meta']
+    assert saved['members'] == 3
+    assert [m['sha256'] for m in saved['member_inputs']] == [sha256_file(p) for p in (a, b, c)]
+    assert saved['target_domains'] == ['cityscapes', 'dark_zurich', 'idd']
+    with pytest.raises(MergeError, match=r'ab\.pth is itself a merge; --heads separate cannot'):
+        merge([tmp_path / 'ab.pth', c], heads='separate')
+    with pytest.raises(MergeError, match=r'ab\.pth is itself a merge; --method ties cannot'):
+        merge([tmp_path / 'ab.pth', c], method='ties', base=a)
