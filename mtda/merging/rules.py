@@ -65,8 +65,14 @@ def normalize_merge_weights(weights: Optional[Sequence[float]], n: int, *,
                 or weight <= 0:
             raise MergeError(f'--weights value {weight!r} for {owner} is not a positive finite number; '
                              'use positive weights (leave a checkpoint out rather than giving it weight 0)')
-    total = math.fsum(float(w) for w in weights)
-    return [float(w) / total for w in weights]
+    weights = [float(w) for w in weights]
+    try:
+        total = math.fsum(weights)
+    except OverflowError:  # finite weights whose sum is not (e.g. 1e308 twice): scale them first
+        top = max(weights)
+        weights = [w / top for w in weights]
+        total = math.fsum(weights)
+    return [w / total for w in weights]
 
 
 class WeightedMean:

@@ -97,7 +97,9 @@ def test_weighted_counter_rounds_and_is_exact_at_one_hot_weights():
 
 
 @pytest.mark.parametrize('weights, expected', [
-    (None, [1 / 3] * 3), ([1, 1, 2], [0.25, 0.25, 0.5]), ([0.2, 0.2, 0.6], [0.2, 0.2, 0.6])])
+    (None, [1 / 3] * 3), ([1, 1, 2], [0.25, 0.25, 0.5]), ([0.2, 0.2, 0.6], [0.2, 0.2, 0.6]),
+    ([1e308, 1e308, 1e308], [1 / 3] * 3),  # each finite, their sum is not
+    ([5e-324, 5e-324, 1e-323], [0.25, 0.25, 0.5])])  # the smallest subnormals
 def test_weights_are_normalised(weights, expected):
     assert normalize_merge_weights(weights, 3) == pytest.approx(expected, abs=1e-15)
     assert math.fsum(normalize_merge_weights(weights, 3)) == pytest.approx(1.0, abs=1e-15)
