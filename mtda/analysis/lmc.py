@@ -103,15 +103,19 @@ def plot_lmc(data: Mapping[str, Any], path) -> None:
     for domain in data['domains']:
         values = [nan if p['mIoU'][domain] is None else p['mIoU'][domain] for p in data['points']]
         axes.plot(lams, values, marker='o', markersize=3, label=domain)
-    axes.plot(lams, [nan if p['hmean'] is None else p['hmean'] for p in data['points']],
-              color='black', linewidth=2.2, marker='s', markersize=4, label='H-mean')
+    hmeans = [nan if p['hmean'] is None else p['hmean'] for p in data['points']]
+    axes.plot(lams, hmeans, color='black', linewidth=2.2, marker='s', markersize=4, label='H-mean')
+    # the straight line between the ends: the barrier is the H-mean's largest drop below it
+    axes.plot([lams[0], lams[-1]], [hmeans[0], hmeans[-1]], color='black', linestyle='--',
+              linewidth=1, label='H-mean, linear between the ends')
     ends = data.get('labels') or [Path(data['checkpoint_a']).name, Path(data['checkpoint_b']).name]
     axes.set_xlabel(f'λ   (0: {ends[0]},  1: {ends[1]})')
     axes.set_ylabel('mIoU (%)')
     axes.set_xlim(0, 1)
     axes.grid(alpha=0.3)
     axes.legend(fontsize='small')
-    axes.set_title('Linear interpolation between two checkpoints')
+    axes.set_title('Linear interpolation between two checkpoints'
+                   + (' (λ=1 matched by Git Re-Basin)' if data.get('rebasin') else ''))
     figure.savefig(path, format='png')
 
 

@@ -9,7 +9,9 @@ makes it: the dataset's converter under ``tools/convert_datasets/``, or
 ``tools/make_synthetic_data.py`` for the miniature copies.
 
 Listing is cheap (directory scans and ``stat`` calls, no image decoding): GTA's 24,966 pairs take
-well under a second.
+well under a second. The evaluation sets' label files also have their headers read (mode and size,
+no pixels), so a colour label or one of the wrong size is named before the run, not inside mmseg's
+metric.
 """
 import copy
 import os.path as osp
@@ -72,8 +74,12 @@ def _fix(dataset_type: str, data_root: str) -> str:
             f'or run {synthetic}')
 
 
-def check_dataset(where: str, dataset: Mapping) -> int:
+def check_dataset(where: str, dataset: Mapping, *, label_headers: bool = False) -> int:
     """Raise :class:`DataError` if one dataset config's folders or files are missing.
+
+    With ``label_headers`` (the evaluation sets) every label file's header is read too: a label
+    that is not a single-channel image, or whose size differs from its image's, is named here
+    instead of failing inside mmseg's metric.
 
     Returns:
         the number of samples listed.
@@ -109,7 +115,38 @@ def check_dataset(where: str, dataset: Mapping) -> int:
             raise DataError(f'{label}: label file missing for {image} ({where}); run python '
                             f'{CONVERTERS.get(dataset_type, ("", "tools/convert_datasets/<dataset>.py"))[1]} '
                             f'{data_root} to make the labels, or remove the image')
+        if label_headers:
+            bad = _first_bad_label_header(samples)
+            if bad is not None:
+                label, problem = bad
+                raise DataError(f'{label}: {problem} ({where}); labels must be the single-channel '
+                                'trainId PNGs of python '
+                                f'{CONVERTERS.get(dataset_type, ("", "tools/convert_datasets/<dataset>.py"))[1]} '
+                                f'{data_root}')
     return len(samples)
+
+
+def _first_bad_label_header(samples: List[dict]) -> Optional[Tuple[str, str]]:
+    """The first label whose mode is not single-channel or whose size is not its image's
+    (headers only: PIL reads no pixel data for ``.mode`` and ``.size``)."""
+    from PIL import Image, UnidentifiedImageError
+    for sample in samples:
+        label, image = sample.get('seg_map_path'), sample.get('img_path')
+        if label is None:
+            continue
+        try:
+            with Image.open(label) as l_file:
+                mode, size = l_file.mode, l_file.size
+            with Image.open(image) as i_file:
+                image_size = i_file.size
+        except (OSError, UnidentifiedImageError) as exc:
+            return label, f'not a readable image pair with {image} ({exc})'
+        if mode not in ('L', 'P'):
+            return label, f'a {mode} image, not a single-channel label'
+        if size != image_size:
+            return label, (f'{size[0]}x{size[1]} pixels, but its image {image} is '
+                           f'{image_size[0]}x{image_size[1]}')
+    return None
 
 
 def _first_missing_label(samples: List[dict]) -> Optional[Tuple[str, str]]:
@@ -135,5 +172,5 @@ def check_datasets(cfg, parts=('train', 'val', 'test')) -> int:
                _reads_labels(dataset))
         if key not in checked:
             checked.add(key)
-            check_dataset(where, dataset)
+            check_dataset(where, dataset, label_headers=where.startswith(('val', 'test')))
     return len(checked)

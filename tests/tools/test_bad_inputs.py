@@ -2,7 +2,9 @@
 option and the fix, exit status 2, nothing written.
 
 (Bad checkpoints for merging are in test_merge_tool.py, bad label values in
-tests/datasets/test_converters.py.) Every case runs in its own interpreter, three at a time.
+tests/datasets/test_converters.py.) Every case is refused before a model or runner is built, so
+most run through the tool's ``main`` in this interpreter (:func:`support.run_tool_in_process`);
+:data:`OWN_INTERPRETER` cases run as real processes, two at a time.
 """
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -11,9 +13,13 @@ import pytest
 import torch
 
 from mtda.io import atomic_save
-from support import CONFIGS, TINY_CONFIG, TWO_DOMAINS, run_tool
+from support import CONFIGS, TINY_CONFIG, TWO_DOMAINS, run_tool, run_tool_in_process
 
 UDA_CONFIG = CONFIGS / 'daformer' / 'gta2cityscapes_daformer_mit-b0_tiny.py'
+#: cases run as real processes: the interpreter's exit status and stderr end to end (and the
+#: converters, whose entry point is not a ``main``)
+OWN_INTERPRETER = ('missing dataset root (train)', 'broken config', 'corrupt PNG',
+                   'image and label sizes differ')
 
 
 def _copy_data(source, root, *names, converted=True):
@@ -40,6 +46,13 @@ def cases(tiny_data_root, tmp_path_factory):
     missing_label = _copy_data(tiny_data_root, base / 'missing_label', *two)
     label = sorted((missing_label / 'data/cityscapes/gtFine/val').rglob('*_labelTrainIds.png'))[0]
     label.unlink()
+    from PIL import Image
+    colour_label = _copy_data(tiny_data_root, base / 'colour_label', *two)
+    rgb = sorted((colour_label / 'data/cityscapes/gtFine/val').rglob('*_labelTrainIds.png'))[1]
+    Image.open(rgb).convert('RGB').save(rgb)
+    small_label = _copy_data(tiny_data_root, base / 'small_label', *two)
+    small = sorted((small_label / 'data/dark_zurich/gt/val').rglob('*_labelTrainIds.png'))[0]
+    Image.open(small).resize((16, 8)).save(small)
     empty_split = _copy_data(tiny_data_root, base / 'empty_split', *two)
     for image in (empty_split / 'data/dark_zurich/rgb_anon/val').rglob('*.png'):
         image.unlink()
@@ -48,7 +61,6 @@ def cases(tiny_data_root, tmp_path_factory):
     raw.write_bytes(raw.read_bytes()[:60])  # a PNG cut off in its first chunk
     resized = _copy_data(tiny_data_root, base / 'size_mismatch', 'gta', converted=False)
     image = sorted((resized / 'data/gta/images').glob('*.png'))[0]
-    from PIL import Image
     Image.open(image).resize((40, 30)).save(image)
     nothing = base / 'no_data'
     nothing.mkdir()
@@ -56,6 +68,11 @@ def cases(tiny_data_root, tmp_path_factory):
     table = {  # name: (cwd, tool and arguments, fragments the error line must hold)
         'missing label file': (missing_label, ['test.py', base / 'two_domains.py', checkpoint],
                                [label.name, 'label file missing', 'convert_datasets/cityscapes.py']),
+        'colour label': (colour_label, ['test.py', base / 'two_domains.py', checkpoint],
+                         [rgb.name, 'a RGB image, not a single-channel label',
+                          'tools/convert_datasets/cityscapes.py']),
+        'label of another size': (small_label, ['test.py', base / 'two_domains.py', checkpoint],
+                                  [small.name, '16x8 pixels, but its image']),
         'empty split folder': (empty_split, ['test.py', base / 'two_domains.py', checkpoint],
                                ['data/dark_zurich/rgb_anon/val: no images', 'empty split']),
         'missing dataset root (test)': (nothing, ['test.py', base / 'two_domains.py', checkpoint],
@@ -96,19 +113,28 @@ def cases(tiny_data_root, tmp_path_factory):
     if torch.cuda.is_available():  # there --amp is a valid request
         del table['amp without a GPU']
 
-    def run(name):
+    def argv(name):
         cwd, (tool, *args), _ = table[name]
         work = base / 'work' / name.replace(' ', '_')
         extra = ['--work-dir', work] if tool in ('test.py', 'train.py') and \
             '--work-dir' not in args else []
-        return run_tool(tool, *args, *extra, cwd=cwd, check=False, env={'OMP_NUM_THREADS': '1'})
+        return cwd, tool, [*args, *extra]
 
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        runs = dict(zip(table, pool.map(run, table)))
+    def run(name):
+        cwd, tool, args = argv(name)
+        return run_tool(tool, *args, cwd=cwd, check=False, env={'OMP_NUM_THREADS': '1'})
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        own = [name for name in table if name in OWN_INTERPRETER]
+        runs = dict(zip(own, pool.map(run, own)))
+        for name in table:
+            if name not in OWN_INTERPRETER:
+                cwd, tool, args = argv(name)
+                runs[name] = run_tool_in_process(tool, *args, cwd=cwd)
     return {name: (runs[name], table[name][0], table[name][2]) for name in table}, base
 
 
-NAMES = ['missing label file', 'empty split folder', 'missing dataset root (test)',
+NAMES = ['missing label file', 'colour label', 'label of another size', 'empty split folder', 'missing dataset root (test)',
          'missing dataset root (train)', 'unknown target', 'corrupt PNG',
          'image and label sizes differ', 'unknown dataset name', 'missing config', 'broken config',
          'work dir is a file', 'predictions under a file', 'zero iterations',
