@@ -47,6 +47,9 @@ class Tools:
     folder: Path
     jobs: int = 1
     threads: Optional[int] = None
+    #: ``(step, seconds)`` of every step run, in the order they finished (the job's time profile);
+    #: a step is named by its log's folder, or by its tool when it has no log
+    durations: list = field(default_factory=list, compare=False)
 
     def __post_init__(self):
         if self.jobs < 1 or (self.threads is not None and self.threads < 1):
@@ -67,8 +70,10 @@ class Tools:
         """``python <folder>/<tool> args...``, its output on this one's; raise if it fails."""
         cmd, env = self._command(tool, args)
         print('$ ' + ' '.join(cmd[1:]), flush=True)
+        start = time.time()
         if subprocess.run(cmd, env=env).returncode != 0:
             raise MtdaError(f'{tool} failed (command above); its log is in the work dir')
+        self.durations.append((tool, time.time() - start))
 
     def run_all(self, steps: Sequence[Tuple[str, Sequence, Path]]) -> None:
         """Run independent ``(tool, args, log)`` steps, ``jobs`` at a time, in the given order.
@@ -78,8 +83,10 @@ class Tools:
         new steps, waits for the running ones and raises with the failed step's log tail.
         """
         if self.jobs == 1:
-            for tool, args, _ in steps:
+            for tool, args, log in steps:
+                start = time.time()
                 self.run(tool, args)
+                self.durations[-1] = (str(Path(log).parent), time.time() - start)
             return
         pending, running, failed = list(steps), [], []
         while pending or running:
@@ -90,14 +97,16 @@ class Tools:
                 print(f'$ {" ".join(cmd[1:])}  > {log}', flush=True)
                 with open(log, 'w') as out:
                     running.append((tool, log, subprocess.Popen(
-                        cmd, env=env, stdout=out, stderr=subprocess.STDOUT)))
+                        cmd, env=env, stdout=out, stderr=subprocess.STDOUT), time.time()))
             time.sleep(0.2)
             for item in [r for r in running if r[2].poll() is not None]:
                 running.remove(item)
                 if item[2].returncode != 0:
                     failed.append(item)
+                else:
+                    self.durations.append((str(Path(item[1]).parent), time.time() - item[3]))
             if failed and not running:
-                tool, log, _ = failed[0]
+                tool, log, _, _ = failed[0]
                 tail = Path(log).read_text(errors='replace').strip().splitlines()[-5:]
                 raise MtdaError(f'{tool} failed; its log is {log}; last lines:\n'
                                 + '\n'.join(tail))
@@ -245,6 +254,12 @@ def run_main_job(experiment: Experiment, *, tools: Tools, work_dir=None, data_ro
     from mtda.datasets.converters import convert_all
 
     start, steps_run = time.time(), []
+    phases, clock = {}, [start]
+
+    def phase_done(name):  # the job's time profile: wall time per phase, added over invocations
+        now = time.time()
+        phases[name] = phases.get(name, 0.0) + now - clock[0]
+        clock[0] = now
 
     def run_step(tool, args):
         steps_run.append(tool)
@@ -261,6 +276,7 @@ def run_main_job(experiment: Experiment, *, tools: Tools, work_dir=None, data_ro
         _make_synthetic_data(data_root, size, data_seed)
         step('labels: tools/convert_datasets/* on the raw files')
         convert_all(data_root)
+    phase_done('data')
     # (real datasets: every training and test run checks its folders first and names the
     # converter to run when something is missing)
 
@@ -280,6 +296,7 @@ def run_main_job(experiment: Experiment, *, tools: Tools, work_dir=None, data_ro
                   else ['--backbone-weights', experiment.backbone_weights])
         run_step('make_shared_init.py', [first_config, '--out', layout.shared_init, *source,
                                          '--seed', seed])
+    phase_done('shared init')
 
     length = ([f'train_cfg.max_iters={uda_iters}', f'train_cfg.val_interval={uda_iters}']
               if uda_iters else [])
@@ -301,6 +318,7 @@ def run_main_job(experiment: Experiment, *, tools: Tools, work_dir=None, data_ro
         step(f'stage one: {len(training)} runs from the shared init ({tools.jobs} at a time, '
              f'{tools.threads_per_job} thread(s) each)')
         run_steps(training)
+    phase_done('stage one')
 
     step('evaluation of the single-target models (and the source-only one) and stage two: '
          f'merging the {len(experiment.uda_configs)} stage-one checkpoints without data')
@@ -325,7 +343,9 @@ def run_main_job(experiment: Experiment, *, tools: Tools, work_dir=None, data_ro
                           out / 'merge.out'))
     steps += method_merge_steps(first_config, layout, singles)
     run_steps(steps)
-    _write_table(experiment, layout, rows, start, steps_run)
+    phase_done('evaluation and merges')
+    _write_table(experiment, layout, rows, start, steps_run,
+                 profile=dict(phases=phases, steps=tools.durations))
     _write_methods_table(experiment, layout)
     return layout.root / 'results.md'
 
@@ -367,7 +387,7 @@ def _make_synthetic_data(data_root, size: str, data_seed: int) -> None:
 
 
 def _write_table(experiment: Experiment, layout: JobLayout, rows: List[Path], start: float,
-                 steps_run: list) -> None:
+                 steps_run: list, profile: Optional[dict] = None) -> None:
     from mtda.evaluation import read_results, write_results
     from mtda.evaluation.plots import plot_domain_bars
 
@@ -377,9 +397,29 @@ def _write_table(experiment: Experiment, layout: JobLayout, rows: List[Path], st
     minutes = (time.time() - start) / 60
     if steps_run or not layout.timing.exists():
         # the job's total over its invocations: a resumed job adds to it, a finished one keeps it
-        total = minutes + (json.loads(layout.timing.read_text())['minutes']
-                           if layout.timing.exists() else 0.0)
-        atomic_write_bytes(layout.timing, (json.dumps(dict(minutes=round(total, 2))) + '\n').encode())
+        timing = json.loads(layout.timing.read_text()) if layout.timing.exists() else {}
+        timing = time_profile(timing, minutes, layout.root, **(profile or {}))
+        atomic_write_bytes(layout.timing, (json.dumps(timing, indent=1) + '\n').encode())
     print('\n' + paths['md'].read_text())
     print(f'main job finished in {minutes:.1f} min; table: {paths["md"]}, '
           f'figure: {layout.root / "results.png"}')
+    if layout.timing.exists():
+        phases = json.loads(layout.timing.read_text()).get('phases', {})
+        print('time profile (wall seconds, all invocations): '
+              + ', '.join(f'{name} {seconds:.0f}' for name, seconds in phases.items())
+              + f'; per step: {layout.timing}')
+
+
+def time_profile(timing: dict, minutes: float, root: Path, *, phases: Optional[dict] = None,
+                 steps: Sequence = ()) -> dict:
+    """``timing.json`` updated with one invocation: the total minutes and the phases' wall
+    seconds add up; each step's seconds are its latest run's (steps named relative to ``root``)."""
+    out = dict(minutes=round(float(timing.get('minutes', 0.0)) + minutes, 2),
+               phases=dict(timing.get('phases', {})), steps=dict(timing.get('steps', {})))
+    for name, seconds in (phases or {}).items():
+        out['phases'][name] = round(out['phases'].get(name, 0.0) + seconds, 1)
+    for name, seconds in steps:
+        path = Path(name)
+        label = str(path.relative_to(root)) if path.is_relative_to(root) else name
+        out['steps'][label] = round(seconds, 1)
+    return out

@@ -89,3 +89,16 @@ def test_run_all_stops_at_a_failure_and_names_its_log(tmp_path):
 def test_tools_reject_zero_jobs(tmp_path):
     with pytest.raises(MtdaError, match='jobs and threads must be at least 1'):
         Tools(tmp_path, jobs=0)
+
+
+def test_the_time_profile_adds_invocations_and_keeps_each_steps_latest_time(tmp_path):
+    from experiments.main_job import time_profile
+    root = tmp_path / 'job'
+    first = time_profile({}, 2.0, root, phases={'data': 30.0, 'stage one': 90.0},
+                         steps=[(str(root / 'stage_one' / 'idd'), 80.0), ('make_shared_init.py', 5)])
+    assert first == dict(minutes=2.0, phases={'data': 30.0, 'stage one': 90.0},
+                         steps={'stage_one/idd': 80.0, 'make_shared_init.py': 5})
+    resumed = time_profile(first, 1.5, root, phases={'stage one': 60.0},
+                           steps=[(str(root / 'stage_one' / 'idd'), 55.0)])
+    assert resumed['minutes'] == 3.5 and resumed['phases'] == {'data': 30.0, 'stage one': 150.0}
+    assert resumed['steps']['stage_one/idd'] == 55.0

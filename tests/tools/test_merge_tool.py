@@ -6,19 +6,16 @@ written into their meta. The runs whose output or exit status is the point go th
 interpreter (in parallel); the others call the tool's ``main`` in this process, through the same
 argument parsing and error contract (:func:`mtda.cli.run_tool`).
 """
-import contextlib
-import importlib.util
-import io
 import json
 from concurrent.futures import ThreadPoolExecutor
-from types import SimpleNamespace
+from pathlib import Path
 
 import pytest
 import torch
 
-from mtda.cli import run_tool as run_main
 from mtda.io import atomic_save, sha256_file
-from support import CONFIGS, REPO, TINY_CONFIG, finetune_two_from_one_init, run_tool
+from support import (CONFIGS, TINY_CONFIG, finetune_two_from_one_init, run_tool,
+                     run_tool_in_process, tool_main)
 
 # One OpenMP thread per tool: the tiny model gains nothing from more, and parallel runs share 2 cores.
 ENV = {'OMP_NUM_THREADS': '1'}
@@ -26,22 +23,10 @@ ENV = {'OMP_NUM_THREADS': '1'}
 pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
 
-def _tool_main(name):
-    spec = importlib.util.spec_from_file_location(f'tool_{name}', REPO / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
-
-
 def _cli(*argv, tool='merge'):
     """Run a tool's main in this process: (exit status, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = run_main(_tool_main(tool), [str(a) for a in argv])
-        except SystemExit as exit_:  # argparse refusing an option
-            status = exit_.code
-    return status, out.getvalue(), err.getvalue()
+    run = run_tool_in_process(f'{tool}.py', *argv, cwd=Path.cwd())
+    return run.returncode, run.stdout, run.stderr
 
 
 def _run_all(cases, cwd):
@@ -381,12 +366,9 @@ def bad_inputs(setup):
                                       '--out', folder / 'allowed.pth', '--no-eval',
                                       '--allow-different-init']
     runs = _run_all(own, cwd=s['root'])
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(s['root'])
-        for name in BAD:
-            if name not in EVALUATED:
-                status, out, err = _cli(*argv(name))
-                runs[name] = SimpleNamespace(returncode=status, stdout=out, stderr=err)
+    for name in BAD:
+        if name not in EVALUATED:
+            runs[name] = run_tool_in_process('merge.py', *argv(name), cwd=s['root'])
     return folder, inputs, runs
 
 
@@ -418,5 +400,5 @@ def test_different_inits_merge_when_allowed(bad_inputs):
 @pytest.mark.parametrize('tool', ['merge', 'analyze_lmc'])
 def test_tools_print_help(capsys, tool):
     with pytest.raises(SystemExit) as exit_:
-        _tool_main(tool)(['--help'])
+        tool_main(f'{tool}.py')(['--help'])
     assert exit_.value.code == 0 and 'usage:' in capsys.readouterr().out

@@ -4,7 +4,7 @@ import json
 import torch
 
 from mtda.io import sha256_file
-from support import CONFIGS, run_tool
+from support import CONFIGS, run_tool, run_tool_in_process
 
 
 def test_main_job_from_an_empty_folder(tmp_path):
@@ -39,6 +39,14 @@ def test_main_job_from_an_empty_folder(tmp_path):
         assert meta['init_sha256'] == init and meta['target_domain'] == target
     assert 'main job finished in' in proc.stdout
     timing = (job / 'timing.json').read_text()
+    # the time profile: every phase, and every step by the folder it wrote
+    profile = json.loads(timing)
+    assert list(profile['phases']) == ['data', 'shared init', 'stage one', 'evaluation and merges']
+    for step in ('make_shared_init.py', 'stage_one/cityscapes', 'source_only', 'eval/acdc',
+                 'merged/pool', 'methods/rebasin'):
+        assert profile['steps'][step] > 0, step
+    assert sum(profile['phases'].values()) <= 60 * profile['minutes'] + 1
+    assert 'time profile (wall seconds, all invocations): data' in proc.stdout
     # a second run, naming the default experiment config, continues from what exists: nothing is
     # trained again and the job's recorded time stays
     again = run_tool('run_mtda.py', CONFIGS / 'mtda' / 'gta2all_daformer_efficientnet-lite0_tiny.py',
@@ -46,7 +54,7 @@ def test_main_job_from_an_empty_folder(tmp_path):
     assert 'stage one:' not in again.stdout and 'tools/train.py' not in again.stdout
     assert (job / 'timing.json').read_text() == timing
     # the same folder asked for the experiment's own (larger) data: a one-line error with the fix
-    other = run_tool('run_mtda.py', '--work-dir', 'work_dirs/job', cwd=tmp_path, check=False)
+    other = run_tool_in_process('run_mtda.py', '--work-dir', 'work_dirs/job', cwd=tmp_path)
     assert other.returncode != 0
     assert "made with size='tiny'" in other.stderr and "not size='miniature'" in other.stderr
     assert '--size miniature --seed 0 --overwrite' in other.stderr

@@ -4,7 +4,7 @@ import json
 import pytest
 import torch
 
-from support import REPO, TINY_CONFIG, run_tool
+from support import TINY_CONFIG, run_tool, tool_main
 
 FAST = ['--cfg-options', 'train_cfg.max_iters=4', 'train_cfg.val_interval=4',
         'default_hooks.checkpoint.interval=2', 'randomness.seed=0']
@@ -103,7 +103,8 @@ def test_resume_continues_to_the_same_weights(tiny_data_root):
         assert torch.equal(value, b['state_dict'][key]), key
 
 
-def test_tools_print_help():
-    for tool in ('train.py', 'test.py'):
-        proc = run_tool(tool, '--help', cwd=REPO)
-        assert 'usage:' in proc.stdout
+@pytest.mark.parametrize('tool', ['train.py', 'test.py', 'infer.py'])
+def test_tools_print_help(tool, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        tool_main(tool)(['--help'])
+    assert exit_.value.code == 0 and 'usage:' in capsys.readouterr().out
