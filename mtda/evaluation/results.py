@@ -75,7 +75,8 @@ def _fmt(value) -> str:
 
 
 def render_markdown(models: Sequence[Mapping], *, title: str = '') -> str:
-    """Rows = models, columns = domains then H-mean (and mean); a per-class H-mean table below."""
+    """Rows = models, columns = domains then H-mean (and mean); below, the per-class IoU: its
+    harmonic mean over the domains, then one table per domain."""
     domains = list(models[0]['domains'])
     classes = models[0]['classes']
     lines = [f'## {title}', ''] if title else []
@@ -98,6 +99,13 @@ def render_markdown(models: Sequence[Mapping], *, title: str = '') -> str:
     for m in models:
         lines.append('| ' + ' | '.join([m['name'], *(_fmt(v) for v in
                                                      per_class_hmean(m).values())]) + ' |')
+    for domain in domains:
+        lines += ['', f'Per-class IoU, {domain} (– = class absent from its prediction and ground '
+                      'truth):', '',
+                  '| model | ' + ' | '.join(classes) + ' |', '|' + '---|' * (len(classes) + 1)]
+        for m in models:
+            iou = m['domains'][domain]['IoU']
+            lines.append('| ' + ' | '.join([m['name'], *(_fmt(iou[c]) for c in classes)]) + ' |')
     return '\n'.join(lines) + '\n'
 
 

@@ -25,6 +25,13 @@ def test_results_files_follow_the_spec(tmp_path):
     assert data['hmean'] == pytest.approx(48.0) and data['mean'] == pytest.approx(50.0)
     md = paths['md'].read_text()
     assert '| final | 60.0 | 40.0 | **48.0** | 50.0 |' in md
+    # per-class IoU per domain below the harmonic means: IoU(class i) = i here, 'train' absent
+    idd = md[md.index('Per-class IoU, idd'):].splitlines()
+    assert idd[2].startswith('| model | road | sidewalk |')
+    row = idd[4].split(' | ')
+    assert row[0] == '| final' and row[1:4] == ['0.0', '1.0', '2.0']
+    assert row[1 + CLASSES.index('train')] == '–'
+    assert 'Per-class IoU, cityscapes' in md
     rows = list(csv.DictReader(paths['csv'].open()))
     assert [r['domain'] for r in rows] == ['cityscapes', 'idd', 'hmean']
     assert float(rows[1]['sidewalk']) == 1.0 and rows[1]['train'] == ''
