@@ -35,7 +35,7 @@ def _run_all(cases, cwd):
     def run(argv):
         tool, argv = (argv[0], argv[1:]) if argv[0] == 'test.py' else ('merge.py', argv)
         return run_tool(tool, *argv, cwd=cwd, check=False, env=ENV)
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    with ThreadPoolExecutor(max_workers=4) as pool:
         futures = {name: pool.submit(run, [str(a) for a in argv]) for name, argv in cases.items()}
     return {name: future.result() for name, future in futures.items()}
 

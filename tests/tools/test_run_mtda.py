@@ -49,8 +49,10 @@ def test_main_job_from_an_empty_folder(tmp_path):
     assert 'time profile (wall seconds, all invocations): data' in proc.stdout
     # a second run, naming the default experiment config, continues from what exists: nothing is
     # trained again and the job's recorded time stays
-    again = run_tool('run_mtda.py', CONFIGS / 'mtda' / 'gta2all_daformer_efficientnet-lite0_tiny.py',
-                     '--data-size', 'tiny', '--work-dir', 'work_dirs/job', cwd=tmp_path)
+    again = run_tool_in_process(
+        'run_mtda.py', CONFIGS / 'mtda' / 'gta2all_daformer_efficientnet-lite0_tiny.py',
+        '--data-size', 'tiny', '--work-dir', 'work_dirs/job', cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
     assert 'stage one:' not in again.stdout and 'tools/train.py' not in again.stdout
     assert (job / 'timing.json').read_text() == timing
     # the same folder asked for the experiment's own (larger) data: a one-line error with the fix
