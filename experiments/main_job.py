@@ -66,14 +66,15 @@ class Tools:
         env = dict(os.environ, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
         return cmd, env
 
-    def run(self, tool: str, args: Sequence) -> None:
-        """``python <folder>/<tool> args...``, its output on this one's; raise if it fails."""
+    def run(self, tool: str, args: Sequence, *, label: Optional[str] = None) -> None:
+        """``python <folder>/<tool> args...``, its output on this one's; raise if it fails.
+        Its time goes into :attr:`durations` as ``label`` (default: the tool)."""
         cmd, env = self._command(tool, args)
         print('$ ' + ' '.join(cmd[1:]), flush=True)
         start = time.time()
         if subprocess.run(cmd, env=env).returncode != 0:
             raise MtdaError(f'{tool} failed (command above); its log is in the work dir')
-        self.durations.append((tool, time.time() - start))
+        self.durations.append((label or tool, time.time() - start))
 
     def run_all(self, steps: Sequence[Tuple[str, Sequence, Path]]) -> None:
         """Run independent ``(tool, args, log)`` steps, ``jobs`` at a time, in the given order.
@@ -84,9 +85,7 @@ class Tools:
         """
         if self.jobs == 1:
             for tool, args, log in steps:
-                start = time.time()
-                self.run(tool, args)
-                self.durations[-1] = (str(Path(log).parent), time.time() - start)
+                self.run(tool, args, label=str(Path(log).parent))
             return
         pending, running, failed = list(steps), [], []
         while pending or running:

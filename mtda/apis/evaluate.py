@@ -16,9 +16,9 @@ from mmengine.runner import Runner
 
 from ..datasets.data_check import check_datasets
 from ..evaluation import model_results, require_multi_domain_test_cfg
-from ..io import checkpoint_label, load_checkpoint_file
+from ..io import checkpoint_label
 from ..io.atomic import check_output_path
-from ..io.segmentor_state import select_segmentor_state
+from ..io.segmentor_state import read_segmentor_file
 from ..models.segmentor import load_state_strict, segmentor_of
 
 
@@ -68,11 +68,7 @@ def evaluate_checkpoint(cfg: Config, checkpoint, *, name: str = '', save_preds: 
     check_output_path(cfg.work_dir, option='--work-dir', folder=True)
     if save_preds:
         check_output_path(save_preds, option='--save-preds', folder=True)
-    loaded = load_checkpoint_file(checkpoint, trust=trust)
-    state_dict = select_segmentor_state(loaded, str(checkpoint), model=model)
-    domain_heads = loaded.get('domain_heads') if isinstance(loaded, Mapping) else None
-    label = checkpoint_label(checkpoint, loaded.get('meta') if isinstance(loaded, Mapping) else None)
-    del loaded
+    state_dict, meta, domain_heads = read_segmentor_file(checkpoint, model=model, trust=trust)
     if save_preds:
         cfg = copy.deepcopy(cfg)
         cfg.test_evaluator = dict(cfg.test_evaluator, output_dir=str(save_preds))
@@ -87,7 +83,8 @@ def evaluate_checkpoint(cfg: Config, checkpoint, *, name: str = '', save_preds: 
     runner.test()
     if not is_main_process():
         return None
-    return test_results(runner, checkpoint=str(checkpoint), name=name or label)
+    return test_results(runner, checkpoint=str(checkpoint),
+                        name=name or checkpoint_label(checkpoint, meta))
 
 
 def _domain_head_overrides(domain_heads: Mapping, domains: list, prefix: str, source: str) -> dict:

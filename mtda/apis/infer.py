@@ -10,8 +10,7 @@ A merged file from ``tools/merge.py --heads separate`` carries one decode head p
 ``domain`` picks which one predicts (without it, the merged head does, as in the file's
 ``state_dict``).
 """
-import copy
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Optional
 
@@ -20,10 +19,9 @@ import torch
 
 from ..datasets.label_maps import PALETTE
 from ..errors import CheckpointError, DataError
-from ..io import load_checkpoint_file
 from ..io.atomic import atomic_output
-from ..io.segmentor_state import select_segmentor_state
-from ..models.segmentor import load_state_strict, segmentor_config
+from ..io.segmentor_state import read_segmentor_file
+from ..models.segmentor import build_segmentor, load_state_strict
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp')
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv')
@@ -44,12 +42,7 @@ def load_segmentor(cfg, checkpoint, *, domain: Optional[str] = None, model: str 
         CheckpointError: weights that do not fit the config's model, or ``domain`` asked of a file
             without per-domain heads, or of a domain it has no head for.
     """
-    from mmengine.registry import init_default_scope
-    from mmseg.registry import MODELS
-    loaded = load_checkpoint_file(checkpoint)
-    state = select_segmentor_state(loaded, str(checkpoint), model=model)
-    meta = loaded.get('meta') if isinstance(loaded, Mapping) else None
-    heads = loaded.get('domain_heads') if isinstance(loaded, Mapping) else None
+    state, meta, heads = read_segmentor_file(checkpoint, model=model)
     if domain is not None:
         if not heads:
             raise CheckpointError(f'{checkpoint}: has no per-domain heads, so --domain {domain} '
@@ -58,12 +51,10 @@ def load_segmentor(cfg, checkpoint, *, domain: Optional[str] = None, model: str 
             raise CheckpointError(f'{checkpoint}: no head for domain {domain!r}; it has heads for '
                                   f'{", ".join(heads)}')
         state = {**state, **heads[domain]}
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    segmentor = MODELS.build(copy.deepcopy(segmentor_config(cfg)))
+    segmentor = build_segmentor(cfg)
     load_state_strict(segmentor, state, str(checkpoint),
                       fix='predict with the config of the model it holds')
     segmentor.cfg = cfg  # mmseg's inference_model reads the test pipeline from it
-    meta = meta if isinstance(meta, Mapping) else {}
     classes = meta.get('classes') or (meta.get('dataset_meta') or {}).get('classes')
     palette = meta.get('palette') or (meta.get('dataset_meta') or {}).get('palette')
     segmentor.dataset_meta = dict(classes=classes, palette=palette or [list(c) for c in PALETTE])

@@ -58,10 +58,9 @@ def lmc_sweep(cfg, checkpoint_a, checkpoint_b, *, steps: int = 11, model: str = 
     matched = None
     if rebasin:
         spec = permutation_spec_of(segmentor)
-        spec.check(states[0], names[0])
-        spec.check(states[1], names[1])
         parameters = {k for k, kind in kinds.items() if kind is EntryKind.PARAMETER}
-        matching = match_weights(states[0], states[1], spec, keys=parameters, seed=seed)
+        matching = match_weights(states[0], states[1], spec, keys=parameters, seed=seed,
+                                 names=names)
         states[1] = permute_state(states[1], spec, matching.perms)
         matched = dict(fixed_fraction=matching.fixed_fraction(),
                        fixed_fraction_by_module=matching.fixed_fraction_by_module(),

@@ -1,16 +1,13 @@
 """Merge checkpoint files with :class:`~mtda.merging.hook.MergeHook` and evaluate the result
 (what ``tools/merge.py`` runs)."""
-import copy
 from pathlib import Path
 
 from mmengine.dist import is_main_process
-from mmengine.registry import init_default_scope
-from mmseg.registry import MODELS
 
 from ..io.atomic import check_output_path
 from ..merging.files import MergeSpec
 from ..merging.hook import MergeHook
-from ..models.segmentor import segmentor_config
+from ..models.segmentor import build_segmentor
 from .evaluate import build_test_runner, test_results
 
 
@@ -33,8 +30,7 @@ def merge_checkpoints(cfg, spec: MergeSpec, *, evaluate: bool = True, name: str 
     hook = MergeHook.from_spec(spec, progress=progress)
     config_name = Path(cfg.filename).name if cfg.filename else None
     if not evaluate:
-        init_default_scope(cfg.get('default_scope', 'mmseg'))
-        model = MODELS.build(copy.deepcopy(segmentor_config(cfg)))
+        model = build_segmentor(cfg)
         domains = list((cfg.get('test_cfg') or {}).get('domains') or {})
         hook.merge_into(model, config_domains=domains, config=config_name)
         return hook, None

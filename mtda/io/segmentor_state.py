@@ -12,12 +12,12 @@ Stage one leaves two kinds of files behind, and stage two reads either:
 
 The student is what DAFormer and the paper evaluate and merge, so it is the default everywhere.
 """
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Mapping, NamedTuple, Optional
 
 import torch
 
 from ..errors import CheckpointError
-from .checkpoint import state_dict_of
+from .checkpoint import load_checkpoint_file, state_dict_of
 
 # Prefixes of each role inside a UDA wrapper's state dict, tried in order.
 SEGMENTOR_PREFIXES: Dict[str, tuple] = {
@@ -73,3 +73,22 @@ def select_segmentor_state(checkpoint: Any, path, *, model: str = 'student'
     raise CheckpointError(
         f'{path}: a UDA checkpoint without {model} weights (looked under '
         f'{", ".join(SEGMENTOR_PREFIXES[model])}; it has {tops}); pick another --model or file')
+
+
+class SegmentorFile(NamedTuple):
+    """What evaluating or predicting with a checkpoint file needs from it."""
+
+    state: Dict[str, torch.Tensor]  #: the chosen segmentor's entries, plain segmentor keys
+    meta: Mapping[str, Any]  #: the file's ``meta`` (``{}`` if none)
+    domain_heads: Optional[Mapping[str, Mapping[str, torch.Tensor]]]  #: separate-heads merges
+
+
+def read_segmentor_file(path, *, model: str = 'student', trust: bool = False) -> SegmentorFile:
+    """Load ``path`` (weights-only unless ``trust``) and pick its ``model`` segmentor, its meta and
+    its per-domain heads (``tools/merge.py --heads separate``), if any."""
+    loaded = load_checkpoint_file(path, trust=trust)
+    state = select_segmentor_state(loaded, str(path), model=model)
+    extra = loaded if isinstance(loaded, Mapping) else {}
+    meta = extra.get('meta')
+    return SegmentorFile(state, meta if isinstance(meta, Mapping) else {},
+                         extra.get('domain_heads') or None)

@@ -22,7 +22,7 @@ ordinary mmseg checkpoint as well. The rules themselves are in ``docs/merging.md
 """
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
@@ -308,7 +308,7 @@ def merge_checkpoint_files(checkpoints: Sequence, *, kinds: Mapping[str, EntryKi
             result = merge_state_dicts(sources, kinds=kinds, weights=weights,
                                        buffer_policy=buffers)
             if align is not None:
-                result = replace(result, method=REBASIN, method_options=align.options())
+                result = align.annotate(result)
     finally:
         bar.close()
     return MergedCheckpoints(result, [meta for _, meta in metas], kept_heads, model_role,

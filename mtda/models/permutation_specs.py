@@ -36,7 +36,7 @@ from torch import nn
 from ..errors import MergeError
 from ..merging.rebasin.spec import Axis, PermutationSpec, SpecBuilder
 
-__all__ = ['permutation_spec_of', 'SUPPORTED']
+__all__ = ['permutation_spec_of']
 
 
 def _norm_name(module: nn.Module, index: int) -> str:
@@ -209,8 +209,6 @@ _BACKBONES: dict[str, Callable] = {
 }
 _HEADS: dict[str, Callable] = {'DAFormerHead': _daformer_head, 'DLV2Head': _dlv2_head,
                                'SegformerHead': _segformer_head}
-#: backbones and decode heads :func:`permutation_spec_of` knows
-SUPPORTED = (tuple(_BACKBONES), tuple(_HEADS))
 
 
 def permutation_spec_of(segmentor: nn.Module) -> PermutationSpec:

@@ -49,6 +49,17 @@ def segmentor_config(cfg) -> dict:
     return model.segmentor if 'segmentor' in model else model
 
 
+def build_segmentor(cfg) -> torch.nn.Module:
+    """The config's plain segmentor (a UDA wrapper's ``segmentor``), built in its default scope,
+    with mmseg's initial weights."""
+    import copy
+
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    return MODELS.build(copy.deepcopy(segmentor_config(cfg)))
+
+
 def load_state_strict(module: torch.nn.Module, state: Mapping[str, torch.Tensor], source: str, *,
                       fix: str = 'use the config it was trained with') -> None:
     """``module.load_state_dict(state, strict=True)`` with a one-line error naming ``source``.

@@ -14,7 +14,7 @@ from mtda.errors import MergeError
 from mtda.merging import classify_state_dict_entries, merge_state_dicts
 from mtda.merging.rebasin import (PermutationSpec, SpecBuilder, match_weights, permute_state,
                                   random_permutations)
-from mtda.merging.rebasin.align import merge_rebasin
+from mtda.merging.rebasin.align import MatchToFirst
 
 
 def _net(seed: int) -> nn.Sequential:
@@ -115,7 +115,10 @@ def test_merging_a_model_with_a_reordered_copy_gives_the_model_back():
     spec, state, kinds = _spec(net), _state(net), classify_state_dict_entries(net)
     copy = permute_state(state, spec, random_permutations(spec, seed=5))
     sources = [('a.pth', lambda: state), ('b.pth', lambda: copy)]
-    rebasin = merge_rebasin(sources, kinds=kinds, spec=spec)
+    align = MatchToFirst(spec)
+    rebasin = align.annotate(merge_state_dicts(
+        [(name, lambda name=name, load=load: align(name, load())) for name, load in sources],
+        kinds=kinds))
     for key, value in state.items():
         if key.endswith('num_batches_tracked'):
             assert int(rebasin.state_dict[key]) == 2 * int(value)  # counters sum
@@ -143,9 +146,9 @@ def test_spec_errors_name_the_entry_and_the_fix():
     spec = _spec(net)
     state = _state(net)
     del state['4.running_var']
-    with pytest.raises(MergeError, match=r'^model B lacks 1 entries, e\.g\. \[.4\.running_var.\] .*'
+    with pytest.raises(MergeError, match=r'^b\.pth lacks 1 entries, e\.g\. \[.4\.running_var.\] .*'
                                          r'Re-Basin needs checkpoints of exactly that architecture'):
-        match_weights(_state(net), state, spec)
+        match_weights(_state(net), state, spec, names=('a.pth', 'b.pth'))
     with pytest.raises(MergeError, match=r"axis 0 names group 'x', which has no size"):
         PermutationSpec({'w': ('x',)}, {})
 

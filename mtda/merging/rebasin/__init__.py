@@ -11,7 +11,6 @@ input to the first, then merges as ``average`` does.
 """
 from mtda.merging.rebasin.spec import (Axis, PermutationSpec, SpecBuilder, identity_permutations,
                                        permute_state, random_permutations)
-from mtda.merging.rebasin.weight_matching import Matching, fixed_fractions, match_weights
+from mtda.merging.rebasin.weight_matching import Matching, match_weights
 
-__all__ = ['Axis', 'Matching', 'PermutationSpec', 'SpecBuilder', 'fixed_fractions',
-           'identity_permutations', 'match_weights', 'permute_state', 'random_permutations']
+__all__ = ['Axis', 'Matching', 'PermutationSpec', 'SpecBuilder', 'identity_permutations', 'match_weights', 'permute_state', 'random_permutations']

@@ -2,7 +2,8 @@
 
 For N > 2 models Git Re-Basin's weight matching is pairwise, so mtda matches each input to the
 first (the reference) and leaves the first as it is; the aligned inputs then go through the usual
-stream (:func:`~mtda.merging.stream.merge_state_dicts`): parameters by the weighted average,
+stream (:func:`~mtda.merging.stream.merge_state_dicts`, called by
+:func:`mtda.merging.files.merge_checkpoint_files` with each loader aligned by :class:`MatchToFirst`): parameters by the weighted average,
 BatchNorm statistics by ``--buffers`` after being permuted with their channels, counters exact.
 Memory holds the reference, one input and the accumulator, whatever N is.
 
@@ -10,18 +11,17 @@ What each matching did is recorded for the merged file's provenance: the fractio
 place (1.0: the identity, which is what the paper's C2 predicts for models fine-tuned from one init)
 and the sweeps until convergence.
 """
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Optional
 
 import torch
 
-from mtda.merging.classify import EntryKind
 from mtda.merging.rebasin.spec import PermutationSpec, permute_state
 from mtda.merging.rebasin.weight_matching import Matching, match_weights
-from mtda.merging.stream import Loader, MergeResult, merge_state_dicts
+from mtda.merging.stream import MergeResult
 
-__all__ = ['MatchToFirst', 'merge_rebasin']
+__all__ = ['MatchToFirst']
 
 
 class MatchToFirst:
@@ -42,14 +42,19 @@ class MatchToFirst:
         self.matchings: dict[str, Matching] = {}
 
     def __call__(self, name: str, state: Mapping[str, torch.Tensor]) -> Mapping[str, torch.Tensor]:
-        self.spec.check(state, name)
         if self.reference is None:
+            self.spec.check(state, name)
             self.reference, self.reference_name = state, name
             return state
         matching = match_weights(self.reference, state, self.spec, keys=self.keys,
-                                 max_rounds=self.max_rounds, seed=self.seed)
+                                 max_rounds=self.max_rounds, seed=self.seed,
+                                 names=(self.reference_name, name))
         self.matchings[name] = matching
         return permute_state(state, self.spec, matching.perms)
+
+    def annotate(self, result: MergeResult) -> MergeResult:
+        """``result`` (the average of the aligned inputs) as Re-Basin's, with :meth:`options`."""
+        return replace(result, method='rebasin', method_options=self.options())
 
     def options(self) -> dict:
         """What the merged file's provenance records about the matchings."""
@@ -60,26 +65,3 @@ class MatchToFirst:
                                               for name, m in self.matchings.items()},
                     rounds={name: m.rounds for name, m in self.matchings.items()})
 
-
-def merge_rebasin(sources: Sequence[tuple[str, Loader]], *, kinds: Mapping[str, EntryKind],
-                  spec: PermutationSpec, weights: Optional[Sequence[float]] = None,
-                  buffer_policy: str = 'pool', seed: int = 0) -> MergeResult:
-    """Match every checkpoint to the first (parameters in the objective), then average.
-
-    Args:
-        sources: ``(name, loader)`` per checkpoint, as for :func:`~mtda.merging.stream.merge_state_dicts`.
-        kinds: the model's entry kinds; the parameters are what the matching compares.
-        spec: the permutation groups of the architecture.
-        weights: parameter weights (normalised; default uniform).
-        buffer_policy: what happens to the (permuted) BatchNorm statistics.
-        seed: seed of the matching's group order.
-    """
-    align = MatchToFirst(spec, keys={k for k, kind in kinds.items() if kind is EntryKind.PARAMETER},
-                         seed=seed)
-
-    def aligned(name, load):
-        return lambda: align(name, load())
-
-    result = merge_state_dicts([(name, aligned(name, load)) for name, load in sources],
-                               kinds=kinds, weights=weights, buffer_policy=buffer_policy)
-    return replace(result, method='rebasin', method_options=align.options())

@@ -36,7 +36,7 @@ from scipy.optimize import linear_sum_assignment
 
 from mtda.merging.rebasin.spec import PermutationSpec, identity_permutations, permute_entry
 
-__all__ = ['Matching', 'fixed_fractions', 'match_weights']
+__all__ = ['Matching', 'match_weights']
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,6 @@ class Matching:
     rounds: int
     converged: bool
 
-    def fixed_fractions(self) -> dict[str, float]:
-        return fixed_fractions(self.perms)
-
     def fixed_fraction(self, prefix: str = '') -> float:
         """The fraction of the units (of the groups named ``prefix...``) that stay where they were."""
         perms = [p for group, p in self.perms.items() if group.startswith(prefix)]
@@ -69,11 +66,6 @@ class Matching:
         return {module: self.fixed_fraction(module + '.') for module in modules}
 
 
-def fixed_fractions(perms: Mapping[str, torch.Tensor]) -> dict[str, float]:
-    """``{group: fraction of its units the permutation leaves in place}`` (1.0 is the identity)."""
-    return {group: float((p == torch.arange(len(p))).double().mean()) for group, p in perms.items()}
-
-
 def _rows(value: torch.Tensor, dim: int, offset: int, size: int) -> torch.Tensor:
     """Axis ``dim`` first, rows ``offset:offset + size``, flattened to ``[size, -1]`` in float64."""
     return value.movedim(dim, 0)[offset:offset + size].reshape(size, -1).double()
@@ -81,7 +73,8 @@ def _rows(value: torch.Tensor, dim: int, offset: int, size: int) -> torch.Tensor
 
 def match_weights(model_a: Mapping[str, torch.Tensor], model_b: Mapping[str, torch.Tensor],
                   spec: PermutationSpec, *, keys: Optional[Collection[str]] = None,
-                  max_rounds: int = 100, seed: int = 0) -> Matching:
+                  max_rounds: int = 100, seed: int = 0,
+                  names: tuple = ('model A', 'model B')) -> Matching:
     """Permutations of ``model_b``'s groups that maximise its inner product with ``model_a``.
 
     Args:
@@ -93,12 +86,13 @@ def match_weights(model_a: Mapping[str, torch.Tensor], model_b: Mapping[str, tor
             permuted with their channels without being matched.
         max_rounds: the most sweeps over the groups.
         seed: seed of the order the groups are visited in.
+        names: the two models' names (their files), for the error of a model that does not fit.
 
     Returns:
         The permutations; ``permute_state(model_b, spec, matching.perms)`` is B matched to A.
     """
-    spec.check(model_a, 'model A')
-    spec.check(model_b, 'model B')
+    spec.check(model_a, names[0])
+    spec.check(model_b, names[1])
     used = {group: [u for u in uses if keys is None or u.key in keys]
             for group, uses in spec.uses.items()}
     perms = identity_permutations(spec)
