@@ -7,7 +7,7 @@ between them are drawn in ``docs/architecture.md``.
 """
 from .version import __version__
 
-from . import datasets, evaluation, models, training  # noqa: E402,F401  (registration side effects)
+from . import datasets, evaluation, io, models, training  # noqa: E402,F401  (registration side effects)
 from .merging import hook as _merge_hook  # noqa: E402,F401  (registers MergeHook)
 
 __all__ = ['__version__', 'datasets', 'evaluation', 'models', 'training']

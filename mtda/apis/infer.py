@@ -1,5 +1,6 @@
 """Predict frames with a single, merged or separate-heads checkpoint (what ``tools/infer.py`` runs).
 
+    init_model(config, checkpoint, device, domain=...)       mmseg's init_model, plus a domain's head
     load_segmentor(cfg, checkpoint, domain=..., model=...)   weights-only, strict, head by domain
     read_frames(source)                                      a folder of images, one image, a video
     inference_model (mmseg) per frame -> trainId map
@@ -17,7 +18,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from ..datasets.label_maps import PALETTE
+from ..datasets.label_maps import CLASSES, PALETTE
 from ..errors import CheckpointError, DataError
 from ..io.atomic import atomic_output
 from ..io.segmentor_state import read_segmentor_file
@@ -45,8 +46,9 @@ def load_segmentor(cfg, checkpoint, *, domain: Optional[str] = None, model: str 
     state, meta, heads = read_segmentor_file(checkpoint, model=model)
     if domain is not None:
         if not heads:
-            raise CheckpointError(f'{checkpoint}: has no per-domain heads, so --domain {domain} '
-                                  'picks nothing; drop --domain, or merge with --heads separate')
+            raise CheckpointError(f'{checkpoint}: has no per-domain heads, so domain {domain!r} '
+                                  'picks nothing; leave the domain out, or merge with --heads '
+                                  'separate')
         if domain not in heads:
             raise CheckpointError(f'{checkpoint}: no head for domain {domain!r}; it has heads for '
                                   f'{", ".join(heads)}')
@@ -57,7 +59,50 @@ def load_segmentor(cfg, checkpoint, *, domain: Optional[str] = None, model: str 
     segmentor.cfg = cfg  # mmseg's inference_model reads the test pipeline from it
     classes = meta.get('classes') or (meta.get('dataset_meta') or {}).get('classes')
     palette = meta.get('palette') or (meta.get('dataset_meta') or {}).get('palette')
-    segmentor.dataset_meta = dict(classes=classes, palette=palette or [list(c) for c in PALETTE])
+    segmentor.dataset_meta = _dataset_meta(classes, palette)
+    return segmentor.to(device).eval()
+
+
+def _dataset_meta(classes=None, palette=None) -> dict:
+    """The file's class names and palette, else the 19 Cityscapes classes every mtda model has."""
+    return dict(classes=list(classes or CLASSES), palette=[list(c) for c in palette or PALETTE])
+
+
+def init_model(config, checkpoint=None, device: str = 'cuda:0', cfg_options: Optional[dict] = None,
+               *, domain: Optional[str] = None, model: str = 'student') -> torch.nn.Module:
+    """``mmseg.apis.init_model`` for mtda's files: the same arguments, plus ``domain`` and ``model``.
+
+    mmseg's own ``init_model(config, checkpoint)`` loads mtda's exports and merges (``.pth`` and,
+    after ``import mtda``, ``.safetensors``); with a stage-one config it builds the UDA wrapper.
+    This one always returns the plain segmentor, loads strictly (a file that does not fit the
+    config is a one-line error, not a warning), and reads what mmseg's cannot:
+
+    Args:
+        config: a config path or :class:`mmengine.Config` of the model family (a stage-one,
+            experiment or source-only config).
+        checkpoint: a weights-only export, a merged file (``.pth`` or ``.safetensors``) or a run's
+            full checkpoint (``iter_N.pth``); ``None`` for mmseg's initial weights.
+        device: where the model runs.
+        cfg_options: overrides merged into the config, as for mmseg.
+        domain: the target domain whose own decode head to load from a ``--heads separate`` merge
+            (its ``domain_heads``); without it, the merged head of the file's ``state_dict``.
+        model: ``'student'`` or ``'teacher'`` of a full UDA checkpoint.
+
+    Returns:
+        The segmentor in eval mode, with ``cfg`` and ``dataset_meta`` set as mmseg's are, so
+        ``mmseg.apis.inference_model`` takes it.
+    """
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(config)) if not isinstance(config, Config) else config.copy()
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if checkpoint is not None:
+        return load_segmentor(cfg, checkpoint, domain=domain, model=model, device=device)
+    if domain is not None:
+        raise CheckpointError(f'domain {domain!r} given without a checkpoint to read its head from')
+    segmentor = build_segmentor(cfg)
+    segmentor.cfg = cfg
+    segmentor.dataset_meta = _dataset_meta()
     return segmentor.to(device).eval()
 
 

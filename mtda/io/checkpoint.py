@@ -31,6 +31,7 @@ import torch
 from ..errors import CheckpointError, MtdaError
 from ..version import __version__
 from .atomic import atomic_write
+from .safetensors_file import is_safetensors_path, read_safetensors_checkpoint
 
 _EXPORT_HINT = ('export its weights with `python tools/export_weights.py CKPT OUT.pth` '
                 '(plain state_dict + primitive meta), or pass --trust-checkpoint if you trust '
@@ -50,6 +51,9 @@ def load_checkpoint_file(path, *, trust: bool = False, map_location='cpu',
                          mmap: bool = False) -> Any:
     """Load a checkpoint file as data (``weights_only=True``), with one-line errors.
 
+    A ``.safetensors`` file is read as the ``.pth`` it mirrors
+    (:func:`~mtda.io.safetensors_file.read_safetensors_checkpoint`).
+
     Args:
         path: the file.
         trust: load with full unpickling. Only for files whose origin the user vouches for; this
@@ -67,6 +71,8 @@ def load_checkpoint_file(path, *, trust: bool = False, map_location='cpu',
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f'{path}: no such checkpoint file; check the path')
+    if is_safetensors_path(path):
+        return read_safetensors_checkpoint(path, map_location)
     if path.stat().st_size == 0:
         raise CheckpointError(f'{path}: empty file (an interrupted copy or save?); re-create or '
                               're-download it')

@@ -3,8 +3,8 @@
 mmengine's own checkpoints (``iter_N.pth``) carry optimizer state and message-hub objects; they
 are for resuming the run. Alongside them this hook writes ``<work_dir>/weights/iter_N.pth`` and
 ``<work_dir>/weights/final.pth``: the segmentor's ``state_dict`` plus primitive ``meta`` (config
-name, iteration, classes, init sha256, mtda/torch versions), which loads with
-``torch.load(weights_only=True)`` and with ``mmseg.apis.init_model``.
+name, iteration, classes and palette (also as mmseg's ``dataset_meta``), init sha256, mtda/torch
+versions), which loads with ``torch.load(weights_only=True)`` and with ``mmseg.apis.init_model``.
 """
 import os.path as osp
 from typing import Optional
@@ -59,6 +59,8 @@ class ExportWeightsHook(Hook):
             init_sha256=getattr(self._root(runner), 'init_sha256', None),
             classes=list(runner.train_dataloader.dataset.metainfo.get('classes', ())),
             palette=[list(p) for p in runner.train_dataloader.dataset.metainfo.get('palette', ())])
+        # where mmseg.apis.init_model looks for them (it warns and guesses without)
+        meta['dataset_meta'] = dict(classes=meta['classes'], palette=meta['palette'])
         state = {k: v.detach().cpu() for k, v in self._segmentor(runner).state_dict().items()}
         atomic_save(dict(state_dict=state, meta=clean_meta(meta)),
                     osp.join(runner.work_dir, self.out_dir, file_name))

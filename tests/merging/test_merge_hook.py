@@ -5,8 +5,10 @@ import json
 import pytest
 import torch
 
-from mtda.apis import evaluate_checkpoint, merge_checkpoints
+from mtda.apis import evaluate_checkpoint, init_model, merge_checkpoints
+from mtda.errors import CheckpointError
 from mtda.io import atomic_save, sha256_file
+from mtda.io.segmentor_state import read_segmentor_file
 from mtda.merging.files import MergeSpec
 from mtda.merging.hook import MergeHook
 from segmentor_files import is_head_key, state_of
@@ -75,3 +77,28 @@ def test_safetensors_export_carries_the_same_tensors_and_provenance(two_domain_c
         head_key = next(iter(saved['domain_heads']['dark_zurich']))
         assert torch.equal(f.get_tensor(f'domain_heads.dark_zurich.{head_key}'),
                            saved['domain_heads']['dark_zurich'][head_key])
+    # read back as the .pth it mirrors, by mtda's readers and by mmseg's init_model
+    side = tmp_path / 'merged.safetensors'
+    read = read_segmentor_file(side)
+    assert read.meta == meta and sorted(read.domain_heads) == ['cityscapes', 'dark_zurich']
+    assert read.state.keys() == saved['state_dict'].keys()
+    assert all(torch.equal(read.state[k], v) for k, v in saved['state_dict'].items())
+    assert all(torch.equal(read.domain_heads['dark_zurich'][k], v)
+               for k, v in saved['domain_heads']['dark_zurich'].items())
+    from mmseg.apis import init_model as mmseg_init_model
+    loaded = mmseg_init_model(two_domain_config, str(side), device='cpu').state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in saved['state_dict'].items())
+    # mtda's init_model picks a domain's own head, the merged one without a domain
+    night = init_model(two_domain_config, str(side), device='cpu', domain='dark_zurich')
+    merged_head = init_model(two_domain_config, str(out), device='cpu').state_dict()
+    for key, value in saved['domain_heads']['dark_zurich'].items():
+        assert torch.equal(night.state_dict()[key], value)
+        assert torch.equal(merged_head[key], saved['state_dict'][key])
+    assert night.dataset_meta['classes'][0] == 'road' and night.cfg is not None
+    with pytest.raises(CheckpointError, match=r"merged\.safetensors: no head for domain 'idd'; "
+                                              r'it has heads for cityscapes, dark_zurich'):
+        init_model(two_domain_config, str(side), device='cpu', domain='idd')
+    side.write_bytes(side.read_bytes()[:200])
+    with pytest.raises(CheckpointError, match=r'merged\.safetensors: not a readable safetensors '
+                                              r'file .*re-create it'):
+        read_segmentor_file(side)
