@@ -6,7 +6,7 @@
         [--method average|task-arithmetic|ties|dare|dare-ties --base INIT.pth [--scale L]
          [--density K] [--drop P] [--topk tensor|global] [--method-seed S]]
         [--method rebasin [--method-seed S]]
-        [--work-dir D] [--cfg-options k=v ...]
+        [--work-dir D] [--cfg-options k=v ...] [--verbose]
 
 Stage two of mtda (docs/merging.md): parameters are averaged with the weights, BatchNorm statistics
 pooled as a mixture (``--buffers pool``), one checkpoint in memory at a time. ``--method`` picks
@@ -15,7 +15,8 @@ BatchNorm statistics still follow ``--buffers``); ``--method rebasin`` first per
 the first by Git Re-Basin's weight matching, then averages. The merge happens in a
 ``MergeHook`` registered on CONFIG's runner (:func:`mtda.apis.merge_checkpoints`), so the merged
 model is evaluated by the config's own test loop; results.json/md/csv go to the work dir.
-``--no-eval`` only merges and saves (no data needed).
+``--no-eval`` only merges and saves (no data needed). The terminal shows warnings and the table;
+mmengine's full log goes to the file named at the end (``--verbose``: to the terminal too).
 """
 import logging
 import sys
@@ -57,6 +58,9 @@ def parse_args(argv=None):
     parser.add_argument('--safetensors', action='store_true',
                         help='also write the merged weights as OUT with suffix .safetensors')
     parser.add_argument('--name', default='', help='row label in the tables (default: OUT stem)')
+    parser.add_argument('--verbose', action='store_true',
+                        help="print mmengine's whole log to the terminal too, not only to the "
+                             'log file')
     method = parser.add_argument_group('merge method (docs/merging.md)')
     method.add_argument('--method', choices=METHODS, default='average',
                         help='parameter rule: the weighted average (the paper), one on the task '
@@ -96,7 +100,8 @@ def main(argv=None):
         print(f'warning: {line}', file=sys.stderr)
     cfg = load_config(args.config, cfg_options=args.cfg_options, work_dir=args.work_dir,
                       launcher=args.launcher)
-    hook, results = merge_checkpoints(cfg, spec, evaluate=not args.no_eval, name=args.name)
+    hook, results = merge_checkpoints(cfg, spec, evaluate=not args.no_eval, name=args.name,
+                                      full_terminal_log=args.verbose)
     print(f'merged {len(args.checkpoints)} checkpoints: {", ".join(map(str, hook.saved))}')
     for name, matching in hook.merged.matchings.items():
         print(f'Re-Basin: {name} matched to {args.checkpoints[0]}, '
@@ -105,6 +110,7 @@ def main(argv=None):
         paths = write_results([results], cfg.work_dir)
         print(render_markdown([results]))
         print(f'results: {paths["json"]}, {paths["md"]}, {paths["csv"]}')
+        print(f'full log: {results["log"]}')
 
 
 if __name__ == '__main__':

@@ -4,7 +4,7 @@ The grid, the barrier and the results files are :mod:`mtda.analysis.lmc`; this i
 """
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Optional
 
 from mmengine.logging import print_log
 
@@ -21,7 +21,8 @@ from .evaluate import build_test_runner, test_results
 
 
 def lmc_sweep(cfg, checkpoint_a, checkpoint_b, *, steps: int = 11, model: str = 'student',
-              rebasin: bool = False, seed: int = 0) -> dict[str, Any]:
+              rebasin: bool = False, seed: int = 0, full_terminal_log: bool = False,
+              on_point: Optional[Callable[[dict], None]] = None) -> dict[str, Any]:
     """Evaluate θ(λ) on every target domain of ``cfg`` for ``steps`` values of λ.
 
     Args:
@@ -33,11 +34,14 @@ def lmc_sweep(cfg, checkpoint_a, checkpoint_b, *, steps: int = 11, model: str = 
         rebasin: first permute B onto A by Git Re-Basin's weight matching (the path then runs
             from A to the matched B, which computes what B computes).
         seed: seed of the matching's group order.
+        full_terminal_log: see :func:`~mtda.apis.evaluate.build_test_runner`.
+        on_point: called with each point as it is measured (the tool prints progress with it).
 
     Returns:
         ``{'checkpoint_a', 'checkpoint_b', 'config', 'domains', 'points': [{'lambda', 'mIoU':
         {domain: value}, 'hmean', 'mean'}], 'hmean_barrier', 'lineage'}``, and with ``rebasin``
-        ``'rebasin': {'fixed_fraction', 'groups', 'units', 'rounds', 'seed'}``.
+        ``'rebasin': {'fixed_fraction', 'groups', 'units', 'rounds', 'seed'}``; ``'log'``: the
+        runner's log file.
     """
     grid = lambdas(steps)
     check_output_path(cfg.work_dir, option='--work-dir', folder=True)
@@ -52,7 +56,7 @@ def lmc_sweep(cfg, checkpoint_a, checkpoint_b, *, steps: int = 11, model: str = 
     for line in lineage:
         print_log(f'LMC: {line}', logger='current', level=logging.WARNING)
 
-    runner = build_test_runner(cfg)
+    runner = build_test_runner(cfg, full_terminal_log=full_terminal_log)
     segmentor, _ = segmentor_of(runner.model)
     kinds = classify_state_dict_entries(segmentor, batchnorm_types=batchnorm_types())
     matched = None
@@ -76,11 +80,13 @@ def lmc_sweep(cfg, checkpoint_a, checkpoint_b, *, steps: int = 11, model: str = 
         record = test_results(runner, name=f'λ={lam:.2f}')
         points.append(lmc_point(lam, record))
         print_log(f'LMC: λ={lam:.2f} H-mean {record["hmean"]:.2f}', logger='current')
+        if on_point is not None:
+            on_point(points[-1])
     data = dict(checkpoint_a=names[0], checkpoint_b=names[1], labels=labels,
                 sha256=[sha256_file(path) for path in names], model=model,
                 config=Path(cfg.filename).name if cfg.filename else None,
                 domains=list(points[0]['mIoU']), points=points,
-                hmean_barrier=hmean_barrier(points), lineage=lineage)
+                hmean_barrier=hmean_barrier(points), lineage=lineage, log=record['log'])
     if matched is not None:
         data['rebasin'] = matched
     return data

@@ -12,7 +12,7 @@ from .evaluate import build_test_runner, test_results
 
 
 def merge_checkpoints(cfg, spec: MergeSpec, *, evaluate: bool = True, name: str = '',
-                      progress: bool = True) -> tuple:
+                      progress: bool = True, full_terminal_log: bool = False) -> tuple:
     """Merge ``spec``'s checkpoints into ``cfg``'s model; evaluate it on every target domain.
 
     Args:
@@ -22,6 +22,7 @@ def merge_checkpoints(cfg, spec: MergeSpec, *, evaluate: bool = True, name: str 
             segmentor is built from the config's model alone (no data needed) and merged into.
         name: the results row label (default: the output file's stem).
         progress: a progress bar over the checkpoints.
+        full_terminal_log: see :func:`~mtda.apis.evaluate.build_test_runner`.
 
     Returns:
         ``(hook, results)``: the hook (merge, saved paths) and the results record (``None``
@@ -35,7 +36,7 @@ def merge_checkpoints(cfg, spec: MergeSpec, *, evaluate: bool = True, name: str 
         hook.merge_into(model, config_domains=domains, config=config_name)
         return hook, None
     check_output_path(cfg.work_dir, option='--work-dir', folder=True)
-    runner = build_test_runner(cfg)
+    runner = build_test_runner(cfg, full_terminal_log=full_terminal_log)
     runner.register_hook(hook)  # the spec is checked already: the hook is not built again
     runner.test()
     if not is_main_process():

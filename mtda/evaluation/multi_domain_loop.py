@@ -77,6 +77,8 @@ class _MultiDomainLoopMixin:
             metric.dataset_meta = loader.dataset.metainfo
             self.dataloaders[name], self.evaluators[name] = loader, metric
         first = next(iter(domains))
+        #: the domain being evaluated (hooks read it, e.g. to file outputs per domain)
+        self.domain = first
         self.dataloader, self.evaluator = self.dataloaders[first], self.evaluators[first]
         runner.visualizer.dataset_meta = self.dataloader.dataset.metainfo
         self.domain_metrics: Dict[str, dict] = {}
@@ -111,6 +113,7 @@ class _MultiDomainLoopMixin:
         metrics: Dict[str, float] = {}
         self.domain_metrics = {}
         for name in self.dataloaders:
+            self.domain = name
             self.dataloader, self.evaluator = self.dataloaders[name], self.evaluators[name]
             with self._domain_state(name):
                 for idx, data_batch in enumerate(self.dataloader):

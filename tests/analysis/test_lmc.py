@@ -86,6 +86,9 @@ def test_the_plot_and_table_are_written_from_the_data(sweep):
     table = (work / 'lmc.md').read_text()
     assert table == render_lmc_markdown(json.loads((work / 'lmc.json').read_text()))
     assert '| 0.50 |' in table and 'H-mean barrier' in table and table in stdout
+    # a line per point as it is measured, mmengine's own log in its file only
+    assert 'λ=0.50: H-mean' in stdout and 'Config:' not in stdout
+    assert f'full log: {json.loads((work / "lmc.json").read_text())["log"]}' in stdout
     assert not [p for p in work.iterdir() if p.name.endswith('.tmp')]
 
 

@@ -98,8 +98,11 @@ def cases(tiny_data_root, tmp_path_factory):
                                [f'--work-dir {checkpoint}: is a file', 'folder']),
         'predictions under a file': (nothing, ['test.py', base / 'two_domains.py', checkpoint,
                                                '--save-preds', base / 'model.pth' / 'preds'],
-                                     ['--save-preds', 'model.pth is a file, so nothing can be '
+                                     ['--out', 'model.pth is a file, so nothing can be '
                                       'created under it']),
+        'drawings into a file': (nothing, ['test.py', base / 'two_domains.py', checkpoint,
+                                           '--show-dir', checkpoint],
+                                 [f'--show-dir {checkpoint}: is a file', 'folder']),
         'zero iterations': (tiny_data_root, ['train.py', TINY_CONFIG, '--cfg-options',
                                              'train_cfg.max_iters=0'],
                             ['train_cfg.max_iters=0 trains nothing', 'positive number']),

@@ -1,5 +1,6 @@
 """tools/train.py and tools/test.py on the tiny synthetic data, as a user runs them."""
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -33,21 +34,39 @@ def test_weights_only_export_loads_with_mmseg_init_model(trained):
     from mmseg.apis import inference_model, init_model
     import numpy as np
     model = init_model(str(TINY_CONFIG), str(trained / 'weights' / 'final.pth'), device='cpu')
+    # the classes come from the file's dataset_meta, not from mmseg's guess by class count
+    assert model.dataset_meta == torch.load(trained / 'weights' / 'final.pth',
+                                            weights_only=True)['meta']['dataset_meta']
+    assert model.dataset_meta['classes'][0] == 'road'
     result = inference_model(model, np.zeros((64, 128, 3), dtype=np.uint8))
     assert result.pred_sem_seg.data.shape == (1, 64, 128)
 
 
 def test_test_tool_writes_per_domain_results(trained, tiny_data_root, tmp_path):
-    preds = tmp_path / 'preds'
+    import cv2
+    preds, drawings = tmp_path / 'preds', tmp_path / 'show'
     proc = run_tool('test.py', TINY_CONFIG, trained / 'weights' / 'final.pth',
-                    '--work-dir', tmp_path / 'eval', '--save-preds', preds, cwd=tiny_data_root)
+                    '--work-dir', tmp_path / 'eval', '--out', preds, '--show-dir', drawings,
+                    cwd=tiny_data_root)
     data = json.loads((tmp_path / 'eval' / 'results.json').read_text())
     assert list(data['domains']) == ['cityscapes', 'idd', 'acdc', 'dark_zurich']
     for name, dom in data['domains'].items():
         assert 0.0 <= dom['mIoU'] <= 100.0 and dom['num_images'] > 0
         pngs = sorted((preds / name).glob('*.png'))
         assert len(pngs) == dom['num_images']
+        # one drawing per image, under the image's own path: label beside prediction
+        drawn = sorted((drawings / name).rglob('*.png'))
+        assert len(drawn) == dom['num_images'], name
+    drawn = sorted((drawings / 'cityscapes').rglob('*.png'))
+    frame = cv2.imread(str(tiny_data_root / 'data/cityscapes/leftImg8bit/val' /
+                           drawn[0].relative_to(drawings / 'cityscapes'))).shape
+    assert cv2.imread(str(drawn[0])).shape == (frame[0], 2 * frame[1], 3)  # two panels
+    assert not list(drawings.rglob('.*'))  # no temporary file left behind
     assert '| gta (final) |' in proc.stdout and 'H-mean' in proc.stdout  # named after its run
+    # a short terminal; mmengine's full record (config dump, iterations) in the named log file
+    log = Path(data['log'])
+    assert f'full log: {log}' in proc.stdout and 'Config:' in log.read_text()
+    assert 'Config:' not in proc.stdout + proc.stderr and 'Iter(test)' not in proc.stdout
     assert (tmp_path / 'eval' / 'results.md').is_file()
     assert (tmp_path / 'eval' / 'results.csv').is_file()
 
