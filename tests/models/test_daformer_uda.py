@@ -197,3 +197,110 @@ def test_init_model_with_a_stage_one_config_loads_a_segmentor_file_into_the_stud
     model.load_state_dict(full)
     assert torch.equal(model.student.state_dict()['decode_head.conv_seg.bias'],
                        full['model.decode_head.conv_seg.bias'])
+
+
+def _reference_uda_step(model, source, target, optimizer):
+    """DAFormer's iteration written out plainly (per-parameter EMA under no_grad, every frozen
+    forward under no_grad, the normalisation read from the preprocessor each time), from the same
+    pure functions and in the same order of random draws as ``DAFormerUDA.uda_loss``."""
+    import torch.nn.functional as F
+    from mmseg.models.utils import resize
+
+    from mtda.models.uda.classmix import class_mix_masks, mix
+    from mtda.models.uda.ema import ema_alpha
+    from mtda.models.uda.feature_distance import feature_distance_loss
+    from mtda.models.uda.pseudo_label import crop_margin_mask, pseudo_labels_and_weight
+    from mtda.models.uda.strong_aug import strong_augment
+    student, teacher = model.model, model.teacher
+    alpha = ema_alpha(int(MessageHub.get_current_instance().get_info('iter')), model.ema_alpha)
+    with torch.no_grad():
+        for (_, t), (_, s) in zip(teacher.named_parameters(), student.named_parameters()):
+            t.mul_(alpha).add_(s, alpha=1 - alpha)
+    src_img, src_samples = source['inputs'], source['data_samples']
+    tgt_img, tgt_samples = target['inputs'], target['data_samples']
+    src_label = torch.stack([s.gt_sem_seg.data for s in src_samples])
+    feats = student.extract_feat(src_img)
+    losses = student.decode_head.loss(feats, src_samples, student.train_cfg)
+    with torch.no_grad():
+        frozen = model.imnet_backbone(src_img)
+    stage = model.feature_distance_stage
+    fd = feature_distance_loss(feats[stage], frozen[stage], src_label,
+                               thing_classes=model.feature_distance_classes,
+                               scale_min_ratio=model.feature_distance_scale_min_ratio,
+                               lambda_=model.feature_distance_weight)
+    with torch.no_grad():
+        logits = teacher.encode_decode(tgt_img, [s.metainfo for s in tgt_samples])
+    pseudo, weight = pseudo_labels_and_weight(logits, threshold=model.pseudo_threshold)
+    trusted = ~crop_margin_mask(pseudo.shape, margins=model.pseudo_margins, device=pseudo.device)
+    pixel_weight = (weight.view(-1, 1, 1) * trusted).expand(pseudo.shape)
+    masks = class_mix_masks(src_label, per_sample=model.mix_per_sample)
+    mixed = strong_augment(mix(masks, src_img, tgt_img),
+                           mean=model.data_preprocessor.mean.flatten().tolist(),
+                           std=model.data_preprocessor.std.flatten().tolist(),
+                           color_jitter_strength=model.color_jitter_strength,
+                           color_jitter_probability=model.color_jitter_probability,
+                           blur=model.blur)
+    mixed_label = mix(masks, src_label[:, 0], pseudo)
+    mixed_weight = mix(masks, torch.ones_like(pixel_weight), pixel_weight)
+    mix_logits = resize(student.decode_head(student.extract_feat(mixed)),
+                        size=mixed_label.shape[-2:], mode='bilinear',
+                        align_corners=model.align_corners)
+    ce = F.cross_entropy(mix_logits, mixed_label.long(), reduction='none',
+                         ignore_index=student.decode_head.ignore_index)
+    total = sum(v for k, v in losses.items() if 'loss' in k) + fd + (ce * mixed_weight).mean()
+    optimizer.zero_grad()
+    total.backward()
+    optimizer.step()
+    return total.detach()
+
+
+def test_the_uda_iteration_equals_a_plain_reference_implementation(tiny_data_root, monkeypatch):
+    """Three iterations of the model's step (the optimised one the trainer runs) and of the
+    reference above, from the same weights, batches and seeds: the same losses and weights."""
+    _, model, batch = _build(tiny_data_root, monkeypatch)
+    reference = copy.deepcopy(model)
+    model.train()
+    reference.train()
+    data = model.data_preprocessor(batch, True)
+    optimizers = [torch.optim.AdamW(m.model.parameters(), lr=1e-3) for m in (model, reference)]
+    for iteration in (5, 6, 7):
+        MessageHub.get_current_instance().update_info('iter', iteration)
+        torch.manual_seed(iteration)
+        losses = model(**data, mode='loss')
+        loss = sum(v for k, v in losses.items() if 'loss' in k)
+        optimizers[0].zero_grad()
+        loss.backward()
+        optimizers[0].step()
+        torch.manual_seed(iteration)
+        expected = _reference_uda_step(reference, data['source'], data['target'], optimizers[1])
+        torch.testing.assert_close(loss.detach(), expected, rtol=1e-5, atol=1e-5)
+    for (name, value), (_, ref) in zip(model.state_dict().items(), reference.state_dict().items()):
+        torch.testing.assert_close(value, ref, rtol=1e-5, atol=1e-5, msg=name)
+
+
+def test_sequential_backward_steps_to_the_weights_of_one_joint_backward(tiny_data_root,
+                                                                        monkeypatch):
+    """DAFormer's order (source losses back-propagated before the mixed batch's forward) against
+    one backward of all losses, through mmengine's train_step and OptimWrapper, three iterations
+    from the same seeds: the same logged losses and the same weights, bit for bit (each gradient
+    is the same two terms summed, and float addition of two terms commutes)."""
+    from mmengine.optim import OptimWrapper
+    _, model, batch = _build(tiny_data_root, monkeypatch)
+    joint = copy.deepcopy(model)
+    joint.sequential_backward = False
+    model.train()
+    joint.train()
+    wrappers = [OptimWrapper(torch.optim.AdamW(m.model.parameters(), lr=1e-3))
+                for m in (model, joint)]
+    for iteration in (5, 6, 7):
+        MessageHub.get_current_instance().update_info('iter', iteration)
+        torch.manual_seed(iteration)
+        logged = model.train_step(batch, wrappers[0])
+        torch.manual_seed(iteration)
+        expected = joint.train_step(batch, wrappers[1])
+        assert logged.keys() == expected.keys()
+        for key in expected:
+            torch.testing.assert_close(logged[key], expected[key].detach(), msg=key)
+        assert not any(v.requires_grad for v in logged.values())
+    for (name, value), (_, other) in zip(model.state_dict().items(), joint.state_dict().items()):
+        assert torch.equal(value, other), name

@@ -12,7 +12,9 @@ One wrapper owns the UDA logic; each ingredient is a small pure function in this
         4. ClassMix: half of the source classes pasted onto the target           (classmix)
            colour jitter + Gaussian blur on the mixed image                     (strong_aug)
         5. student on the mixed image -> confidence-weighted cross-entropy
-      one backward of the summed losses (DDP-friendly: everything happens in forward)
+      train_step: the source losses (1-2) are back-propagated before 3-5 run, as in DAFormer
+      (one student graph in memory at a time), then one optimiser step; under DDP the losses of
+      forward() go through one backward instead (a second backward per forward is not allowed)
     predict / _forward / encode_decode -> the student (what DAFormer and the paper evaluate)
 
 State: ``model`` (student, the segmentor that is exported, evaluated and merged), ``teacher``
@@ -35,6 +37,7 @@ from mmengine.logging import MessageHub
 from mmseg.models.segmentors import BaseSegmentor
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
+from torch.profiler import record_function
 
 from ...datasets.label_maps import THING_CLASSES
 from ...io import load_state_dict_file, sha256_file
@@ -44,6 +47,12 @@ from .ema import disable_stochastic_layers_, ema_alpha, update_ema_
 from .feature_distance import feature_distance_loss
 from .pseudo_label import crop_margin_mask, pseudo_labels_and_weight
 from .strong_aug import strong_augment
+
+
+#: the profiler scopes of one UDA iteration, in the order they run (the backward pass and the
+#: optimizer step follow them)
+PARTS = ('uda.ema', 'uda.student_source', 'uda.imnet', 'uda.feature_distance', 'uda.teacher',
+         'uda.mix_augment', 'uda.student_mix')
 
 
 def _labels(data_samples) -> torch.Tensor:
@@ -76,6 +85,8 @@ class DAFormerUDA(BaseSegmentor):
         feature_distance_scale_min_ratio: label downscaling purity (0.75).
         feature_distance_stage: which backbone output the distance is taken on (DAFormer: the last,
             ``-1``, a 16x16 map at 512 crops); small crops pick an earlier stage of similar size.
+        sequential_backward: back-propagate the source losses before the mixed batch's forward,
+            as DAFormer does (:meth:`train_step`); ``False``: one backward of all losses.
         init_cfg: mmengine init config.
         pretrained, train_cfg: mmseg's standard segmentor arguments, which ``init_model`` sets to
             ``None``; anything else is refused (the shared init is ``init_checkpoint``, the
@@ -91,7 +102,7 @@ class DAFormerUDA(BaseSegmentor):
                  feature_distance_weight: float = 0.005,
                  feature_distance_classes: Sequence[int] = THING_CLASSES,
                  feature_distance_scale_min_ratio: float = 0.75,
-                 feature_distance_stage: int = -1,
+                 feature_distance_stage: int = -1, sequential_backward: bool = True,
                  init_cfg: Optional[dict] = None, pretrained: Optional[str] = None,
                  train_cfg: Optional[dict] = None) -> None:
         if pretrained is not None or train_cfg is not None:
@@ -124,6 +135,7 @@ class DAFormerUDA(BaseSegmentor):
         self.feature_distance_classes = tuple(feature_distance_classes)
         self.feature_distance_scale_min_ratio = feature_distance_scale_min_ratio
         self.feature_distance_stage = feature_distance_stage
+        self.sequential_backward = sequential_backward
         self.align_corners = self.model.decode_head.align_corners
         self._register_load_state_dict_pre_hook(self._segmentor_state_into_all)
 
@@ -199,58 +211,122 @@ class DAFormerUDA(BaseSegmentor):
         return int(MessageHub.get_current_instance().get_info('iter', 0))
 
     def _teacher_logits(self, inputs, metas) -> torch.Tensor:
-        with torch.no_grad():
+        # inference mode: no autograd bookkeeping at all (its outputs only become labels and
+        # weights, never saved for the backward pass)
+        with torch.inference_mode():
             return self.teacher.encode_decode(inputs, metas)
 
-    def uda_loss(self, source: dict, target: dict) -> Dict[str, torch.Tensor]:
-        """All losses of one DAFormer iteration (see the module docstring)."""
-        src_img, src_samples = source['inputs'], source['data_samples']
-        tgt_img, tgt_samples = target['inputs'], target['data_samples']
-        src_label = _labels(src_samples)
-        update_ema_(self.teacher, self.model, alpha=ema_alpha(self._current_iter(),
-                                                               self.ema_alpha))
-        losses: Dict[str, torch.Tensor] = {}
+    def _normalisation(self) -> tuple:
+        """The data preprocessor's mean and std as Python lists, read from the device once."""
+        if getattr(self, '_mean_std', None) is None:
+            self._mean_std = (self.data_preprocessor.mean.flatten().tolist(),
+                              self.data_preprocessor.std.flatten().tolist())
+        return self._mean_std
 
-        # 2. source: supervised loss, feature distance
-        feats = self.model.extract_feat(src_img)
-        for name, value in self.model.decode_head.loss(feats, src_samples,
-                                                       self.model.train_cfg).items():
-            losses[f'src.{name}'] = value
+    def uda_loss(self, source: dict, target: dict) -> Dict[str, torch.Tensor]:
+        """All losses of one DAFormer iteration (see the module docstring), for one backward.
+
+        Each part runs under a ``torch.profiler.record_function`` scope named in :data:`PARTS`
+        (``benchmarks/uda_step_bench.py`` reads the breakdown from them).
+        """
+        self._update_teacher()
+        losses, src_label = self._source_losses(source)
+        return {**losses, **self._mixed_losses(source, target, src_label)}
+
+    def train_step(self, data, optim_wrapper) -> Dict[str, torch.Tensor]:
+        """One iteration with DAFormer's order of backward passes (``sequential_backward``).
+
+        The source losses are back-propagated as soon as they are computed, which frees the
+        source graph before the teacher, mixing and the student's pass on the mixed batch
+        (DAFormer, ``mmseg/models/uda/dacs.py``): the peak memory holds one student graph, not
+        two. The gradients are the same sum as one backward of all losses; the parameters change
+        once, after both. Under DDP, mmengine's wrapper runs :meth:`uda_loss` with one backward
+        instead (a second backward per forward is not allowed there); so does
+        ``sequential_backward=False``.
+        """
+        if not self.sequential_backward:
+            return super().train_step(data, optim_wrapper)
+        with optim_wrapper.optim_context(self):
+            data = self.data_preprocessor(data, True)
+            if 'source' not in data:  # a plain supervised batch
+                losses = self._run_forward(data, mode='loss')
+                parsed, log_vars = self.parse_losses(losses)
+                optim_wrapper.update_params(parsed)
+                return log_vars
+            self._update_teacher()
+            source_losses, src_label = self._source_losses(data['source'])
+        source_loss, log_vars = self.parse_losses(source_losses)
+        log_vars = {k: v.detach() for k, v in log_vars.items()}
+        scaler = getattr(optim_wrapper, 'loss_scaler', None)  # AmpOptimWrapper's GradScaler
+        scaled = optim_wrapper.scale_loss(source_loss)
+        (scaler.scale(scaled) if scaler is not None else scaled).backward()
+        del source_losses, source_loss, scaled
+        with optim_wrapper.optim_context(self):
+            mixed_losses = self._mixed_losses(data['source'], data['target'], src_label)
+        mixed_loss, mixed_vars = self.parse_losses(mixed_losses)
+        optim_wrapper.update_params(mixed_loss)  # backward, then the one optimiser step
+        log_vars.update({k: v.detach() for k, v in mixed_vars.items() if k != 'loss'})
+        log_vars['loss'] = log_vars['loss'] + mixed_vars['loss'].detach()
+        return log_vars
+
+    def _update_teacher(self) -> None:
+        with record_function('uda.ema'):
+            update_ema_(self.teacher, self.model,
+                        alpha=ema_alpha(self._current_iter(), self.ema_alpha))
+
+    def _source_losses(self, source: dict) -> tuple:
+        """``(losses, source labels)``: the student's supervised loss and the feature distance."""
+        src_img, src_samples = source['inputs'], source['data_samples']
+        src_label = _labels(src_samples)
+        losses: Dict[str, torch.Tensor] = {}
+        with record_function('uda.student_source'):
+            feats = self.model.extract_feat(src_img)
+            for name, value in self.model.decode_head.loss(feats, src_samples,
+                                                           self.model.train_cfg).items():
+                losses[f'src.{name}'] = value
         if self.imnet_backbone is not None:
-            with torch.no_grad():
+            with record_function('uda.imnet'), torch.inference_mode():
                 imnet_feats = self.imnet_backbone(src_img)
             stage = self.feature_distance_stage
-            losses['src.loss_imnet_fd'] = feature_distance_loss(
-                feats[stage], imnet_feats[stage], src_label,
-                thing_classes=self.feature_distance_classes,
-                scale_min_ratio=self.feature_distance_scale_min_ratio,
-                lambda_=self.feature_distance_weight)
+            with record_function('uda.feature_distance'):
+                losses['src.loss_imnet_fd'] = feature_distance_loss(
+                    feats[stage], imnet_feats[stage], src_label,
+                    thing_classes=self.feature_distance_classes,
+                    scale_min_ratio=self.feature_distance_scale_min_ratio,
+                    lambda_=self.feature_distance_weight)
+        return losses, src_label
 
-        # 3. target: pseudo labels from the teacher; their confidence weight (one scalar for the
-        #    batch, DAFormer), zero on the crop margins
-        teacher_logits = self._teacher_logits(tgt_img, _metas(tgt_samples))
-        pseudo_label, pseudo_weight = pseudo_labels_and_weight(
-            teacher_logits, threshold=self.pseudo_threshold)
-        trusted = ~crop_margin_mask(pseudo_label.shape, margins=self.pseudo_margins,
-                                    device=pseudo_label.device)
-        pixel_weight = (pseudo_weight.view(-1, 1, 1) * trusted).expand(pseudo_label.shape)
+    def _mixed_losses(self, source: dict, target: dict, src_label) -> Dict[str, torch.Tensor]:
+        """The teacher's pseudo labels, ClassMix and the student's weighted loss on the mix."""
+        src_img, tgt_img, tgt_samples = source['inputs'], target['inputs'], target['data_samples']
+        # target: pseudo labels from the teacher; their confidence weight (one scalar for the
+        # batch, DAFormer), zero on the crop margins
+        with record_function('uda.teacher'):
+            teacher_logits = self._teacher_logits(tgt_img, _metas(tgt_samples))
+            pseudo_label, pseudo_weight = pseudo_labels_and_weight(
+                teacher_logits, threshold=self.pseudo_threshold)
+            trusted = ~crop_margin_mask(pseudo_label.shape, margins=self.pseudo_margins,
+                                        device=pseudo_label.device)
+            pixel_weight = (pseudo_weight.view(-1, 1, 1) * trusted).expand(pseudo_label.shape)
 
-        # 4. ClassMix + strong augmentation
-        masks = class_mix_masks(src_label, per_sample=self.mix_per_sample)
-        mixed_img = strong_augment(
-            mix(masks, src_img, tgt_img), mean=self.data_preprocessor.mean.flatten().tolist(),
-            std=self.data_preprocessor.std.flatten().tolist(),
-            color_jitter_strength=self.color_jitter_strength,
-            color_jitter_probability=self.color_jitter_probability, blur=self.blur)
-        mixed_label = mix(masks, src_label[:, 0], pseudo_label)
-        mixed_weight = mix(masks, torch.ones_like(pixel_weight), pixel_weight)
+        # ClassMix + strong augmentation
+        with record_function('uda.mix_augment'):
+            masks = class_mix_masks(src_label, per_sample=self.mix_per_sample)
+            mean, std = self._normalisation()
+            mixed_img = strong_augment(
+                mix(masks, src_img, tgt_img), mean=mean, std=std,
+                color_jitter_strength=self.color_jitter_strength,
+                color_jitter_probability=self.color_jitter_probability, blur=self.blur)
+            mixed_label = mix(masks, src_label[:, 0], pseudo_label)
+            mixed_weight = mix(masks, torch.ones_like(pixel_weight), pixel_weight)
 
-        # 5. student on the mixed image, confidence-weighted
-        mix_logits = self.model.decode_head(self.model.extract_feat(mixed_img))
-        mix_logits = resize(mix_logits, size=mixed_label.shape[-2:], mode='bilinear',
-                            align_corners=self.align_corners)
-        ce = F.cross_entropy(mix_logits, mixed_label.long(), reduction='none',
-                             ignore_index=self.model.decode_head.ignore_index)
-        losses['mix.loss_ce'] = (ce * mixed_weight).mean()
+        # the student on the mixed image, confidence-weighted
+        with record_function('uda.student_mix'):
+            mix_logits = self.model.decode_head(self.model.extract_feat(mixed_img))
+            mix_logits = resize(mix_logits, size=mixed_label.shape[-2:], mode='bilinear',
+                                align_corners=self.align_corners)
+            ce = F.cross_entropy(mix_logits, mixed_label.long(), reduction='none',
+                                 ignore_index=self.model.decode_head.ignore_index)
+            losses = {'mix.loss_ce': (ce * mixed_weight).mean()}
         losses['mix.pseudo_weight'] = pseudo_weight.mean().detach()
         return losses

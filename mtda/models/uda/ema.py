@@ -71,10 +71,13 @@ def update_ema_(teacher: nn.Module, student: nn.Module, *, alpha: float) -> None
         if teacher_param.shape != student_param.shape:
             raise ValueError(f'{name}: teacher shape {tuple(teacher_param.shape)} != student shape '
                              f'{tuple(student_param.shape)}')
-    for name, student_param in student_params.items():
-        # lerp_(end, w) = self + w * (end - self) = (1 - w) * self + w * end
-        teacher_params[name].lerp_(student_param.detach().to(teacher_params[name].dtype),
-                                   1.0 - alpha)
+    targets = [teacher_params[name] for name in student_params]
+    sources = [param.detach().to(target.dtype) for param, target in
+               zip(student_params.values(), targets)]
+    # lerp(end, w) = self + w * (end - self) = (1 - w) * self + w * end, for all parameters in
+    # one multi-tensor call (grouped by device and dtype inside; the same arithmetic per element
+    # as one lerp_ per tensor, in one kernel launch per group instead of one per parameter)
+    torch._foreach_lerp_(targets, sources, 1.0 - alpha)
 
 
 def disable_stochastic_layers_(model: nn.Module) -> int:
