@@ -75,12 +75,14 @@ def main(argv=None):
     cfg = load_config(args.config, cfg_options=args.cfg_options)
     files = candidate_names(args.experts, args.merged)
 
-    def progress(index, name):
-        if (index + 1) % 10 == 0:
-            print(f'{index + 1} frame(s) scored', flush=True)
+    def progress(what):
+        def report(index, name):
+            if (index + 1) % 10 == 0:
+                print(f'{index + 1} frame(s) {what}', flush=True)
+        return report
 
     scores = route_frames(cfg, files, args.images, labels=args.labels, bn=not args.no_bn,
-                          device=args.device, on_frame=progress)
+                          device=args.device, on_frame=progress('scored'))
     record = routing_record(scores, criterion=args.criterion, files=files,
                             per_frame=args.per_image)
     table = render_routing_markdown(record)
@@ -91,7 +93,8 @@ def main(argv=None):
     if args.predict:
         picks = (record['frame_choices'] if args.per_image
                  else {frame: record['chosen'] for frame in scores.frames})
-        count = predict_routed(cfg, files, args.images, picks, out_dir, device=args.device)
+        count = predict_routed(cfg, files, args.images, picks, out_dir, device=args.device,
+                               on_frame=progress('predicted'))
         print(f'{count} frame(s) predicted: {out_dir / "pred"}, {out_dir / "overlay"}')
 
 

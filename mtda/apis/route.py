@@ -77,9 +77,10 @@ def route_frames(cfg, files: Mapping[str, str], source, *, labels=None, bn: bool
 
 
 def predict_routed(cfg, files: Mapping[str, str], source, picks: Mapping[str, str], out_dir, *,
-                   opacity: float = 0.5, device: str = 'cpu') -> int:
+                   opacity: float = 0.5, device: str = 'cpu', on_frame=None) -> int:
     """Predict every frame of ``source`` with the candidate ``picks[frame]`` names; write
-    ``out_dir/pred/<frame>.png`` and ``out_dir/overlay/<frame>.jpg``. Returns the frame count."""
+    ``out_dir/pred/<frame>.png`` and ``out_dir/overlay/<frame>.jpg``; ``on_frame(index, name)``
+    after each (progress). Returns the frame count."""
     needed = sorted(set(picks.values()), key=list(files).index)
     models = {name: load_segmentor(cfg, files[name], device=device) for name in needed}
     count = 0
@@ -87,5 +88,7 @@ def predict_routed(cfg, files: Mapping[str, str], source, picks: Mapping[str, st
         model = models[picks[frame]]
         write_prediction(out_dir, frame, image, predict(model, image),
                          model.dataset_meta['palette'], opacity=opacity)
+        if on_frame is not None:
+            on_frame(count, frame)
         count += 1
     return count

@@ -64,6 +64,17 @@ def test_bn_distance_picks_the_expert_whose_statistics_the_images_follow():
     assert distances[1] < 0.01 < distances[0]
     # and the distance of A is the closed form KL(N(3, 4) || N(0, 1)), up to sampling
     assert distances[0] == pytest.approx(0.5 * (math.log(1 / 4) + 4 + 9 - 1), rel=0.05)
+    # an expert whose running statistics are the moments of these very images: distance 0
+    recorder = BNInputRecorder(domain_b)
+    with recorder.recording():
+        for image in images:
+            domain_b(image)
+            recorder.take_frame()
+    mean, var = recorder.pooled['0'].mean_var()
+    exact = _expert(0.0, 1.0)
+    exact[0].running_mean.copy_(mean)
+    exact[0].running_var.copy_(var)
+    assert _bn_distance(exact, images) == pytest.approx(0.0, abs=1e-6)
     # a planted shift grows the distance
     shifted = [image + 1.0 for image in images]
     assert _bn_distance(domain_b, shifted) > distances[1] + 0.1

@@ -140,7 +140,8 @@ def cases(tiny_data_root, tmp_path_factory):
 NAMES = ['missing label file', 'colour label', 'label of another size', 'empty split folder', 'missing dataset root (test)',
          'missing dataset root (train)', 'unknown target', 'corrupt PNG',
          'image and label sizes differ', 'unknown dataset name', 'missing config', 'broken config',
-         'work dir is a file', 'predictions under a file', 'zero iterations',
+         'work dir is a file', 'predictions under a file', 'drawings into a file',
+         'zero iterations',
          'no shared init yet'] + (
             [] if torch.cuda.is_available() else ['amp without a GPU'])
 
