@@ -39,6 +39,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from process_memory import reset_peak, status  # noqa: E402  (beside this script)
+
 # MiT-B5 (SegFormer) and a SegFormer head with DAFormer's embedding width and BatchNorm.
 MODEL = dict(
     type='EncoderDecoder',
@@ -51,21 +53,10 @@ MODEL = dict(
     train_cfg=dict(), test_cfg=dict(mode='whole'))
 
 
-def _status() -> dict:
-    fields = {}
-    with open('/proc/self/status') as f:
-        for line in f:
-            key, _, value = line.partition(':')
-            if key in ('VmRSS', 'VmHWM'):
-                fields[key] = int(value.split()[0]) * 1024
-    return fields
-
-
 def _reset_peak() -> int:
     """Reset this process's RSS high-water mark; return the current RSS in bytes."""
-    with open('/proc/self/clear_refs', 'w') as f:
-        f.write('5')
-    return _status()['VmRSS']
+    reset_peak()
+    return status()['VmRSS']
 
 
 def evict_from_page_cache(path) -> None:
@@ -115,7 +106,7 @@ def worker(mode: str, kinds_file: str, files: list, *, threads: int, cold: bool)
                                         permutations=permutations, progress=False)
         assert len(merged.result.state_dict) == len(kinds)
     seconds = time.perf_counter() - start
-    peak = _status()['VmHWM']
+    peak = status()['VmHWM']
     return dict(seconds=seconds, baseline=baseline, peak=peak)
 
 

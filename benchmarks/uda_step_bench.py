@@ -25,18 +25,17 @@ iteration gives the share of each ``record_function`` scope of the iteration
 passes and the optimiser step. Peak memory: each kind of step runs in a fresh
 subprocess that builds its model, optimiser and batch and runs two steps; on CUDA its
 ``max_memory_allocated``, on CPU its peak RSS above the RSS once torch, mmseg and mtda are imported
-(``/proc/self/clear_refs`` resets the high-water mark there). The FLOP ratio of the two steps (DAFormer: about 2.7) bounds what the
-time ratio can reach; see ``docs/stage_one_speed.md``.
+(:mod:`process_memory` resets the high-water mark there). The FLOP ratio of the two steps
+(DAFormer: about 2.6-2.7) bounds what the time ratio can reach; see ``docs/stage_one_speed.md``.
 
 ``--compile`` compiles the backbones and heads (``torch.compile`` through ``nn.Module.compile``),
 ``--bf16`` trains both under bfloat16 autocast (on a GPU mmengine's ``AmpOptimWrapper``, what
 ``tools/train.py --amp --amp-dtype bfloat16`` uses; on a CPU, where that wrapper refuses to run,
-``torch.autocast('cpu')`` around the step): each changes both steps, so their effect on the ratio and
-on the absolute times is printed as measured.
+``torch.autocast('cpu')`` around the step): each changes both steps, so their effect on the
+ratio and on the absolute times is printed as measured.
 """
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from process_memory import reset_peak, status  # noqa: E402  (beside this script)
 
 REPO = Path(__file__).resolve().parents[1]
 SIZES = {
@@ -205,16 +206,6 @@ def shares(step, device: str) -> dict:
     return result
 
 
-def _status() -> dict:
-    fields = {}
-    with open('/proc/self/status') as f:
-        for line in f:
-            key, _, value = line.partition(':')
-            if key in ('VmRSS', 'VmHWM'):
-                fields[key] = int(value.split()[0]) * 1024
-    return fields
-
-
 def memory_worker(args) -> dict:
     """Memory of ``args.memory_worker``'s training, in this (fresh) process, in bytes.
 
@@ -227,17 +218,16 @@ def memory_worker(args) -> dict:
     import mtda  # noqa: F401  (imported before the baseline)
     cuda = args.device.startswith('cuda')
     if not cuda:
-        base = _status()['VmRSS']
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')  # reset VmHWM to the current RSS
+        base = status()['VmRSS']
+        reset_peak()
     _, _, step = build(args, args.memory_worker)
     for _ in range(2):
         step()
     if cuda:
         torch.cuda.synchronize()
         return dict(held=torch.cuda.memory_allocated(), peak=torch.cuda.max_memory_allocated())
-    status = _status()
-    return dict(held=status['VmRSS'] - base, peak=status['VmHWM'] - base)
+    now = status()
+    return dict(held=now['VmRSS'] - base, peak=now['VmHWM'] - base)
 
 
 def measure_memory(args, argv) -> dict:

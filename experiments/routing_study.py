@@ -23,6 +23,7 @@ from typing import Dict, List, Mapping, Sequence
 import numpy as np
 
 from mtda.errors import MtdaError
+from mtda.io.atomic import atomic_write_bytes
 
 from .layout import TARGETS, JobLayout
 
@@ -32,7 +33,7 @@ MERGED = 'merged'
 
 
 def scenarios() -> List[dict]:
-    """``[{'name', 'domain', 'condition', 'experts'}]``: every held-out domain and its candidates."""
+    """``[{'name', 'domain', 'condition', 'experts'}]``: each held-out domain, its candidates."""
     rows = [dict(name=target, domain=target, condition=None,
                  experts=[t for t in TARGETS if t != target]) for target in TARGETS]
     rows += [dict(name=f'acdc {condition}', domain='acdc', condition=condition,
@@ -102,8 +103,7 @@ def run_seed(cfg, layout: JobLayout, *, progress=print) -> Dict[str, dict]:
         progress(f'{layout.root.name} {scenario["name"]}: ' + ', '.join(
             f'{c} → {r["pick"]}' for c, r in results[scenario['name']]['criteria'].items())
             + f' (best {results[scenario["name"]]["best"]})')
-    out.mkdir(parents=True, exist_ok=True)
-    (out / 'routing.json').write_text(json.dumps(results, indent=1) + '\n')
+    atomic_write_bytes(out / 'routing.json', (json.dumps(results, indent=1) + '\n').encode())
     return results
 
 

@@ -44,3 +44,14 @@ def add_config_args(parser: argparse.ArgumentParser) -> None:
                         default='none', help='job launcher (pytorch = torchrun)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
                         help=argparse.SUPPRESS)
+
+
+def current_log_file() -> Optional[str]:
+    """The file mmengine's current logger writes to (the last runner's), if any."""
+    import logging
+
+    from mmengine.logging import MMLogger
+    for handler in MMLogger.get_current_instance().handlers:
+        if isinstance(handler, logging.FileHandler):
+            return handler.baseFilename
+    return None

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mtda.cli import ArgumentParser, add_config_args, run_tool  # noqa: E402
+from mtda.cli import ArgumentParser, add_config_args, current_log_file, run_tool  # noqa: E402
 from mtda.io.segmentor_state import MODEL_ROLES  # noqa: E402
 
 
@@ -55,7 +55,7 @@ def main(argv=None):
     paths = write_lmc(data, cfg.work_dir)
     print(render_lmc_markdown(data))
     print(f'results: {paths["json"]}, {paths["png"]}, {paths["md"]}')
-    print(f'full log: {data["log"]}')
+    print(f'full log: {current_log_file()}')
 
 
 def _print_point(point: dict) -> None:

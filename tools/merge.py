@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mtda.cli import ArgumentParser, add_config_args, run_tool  # noqa: E402
+from mtda.cli import ArgumentParser, add_config_args, current_log_file, run_tool  # noqa: E402
 from mtda.merging.files import (BUFFER_POLICIES, HEAD_POLICIES, METHODS, MODEL_ROLES,  # noqa: E402
                                 TOPK_SCOPES)
 
@@ -110,7 +110,7 @@ def main(argv=None):
         paths = write_results([results], cfg.work_dir)
         print(render_markdown([results]))
         print(f'results: {paths["json"]}, {paths["md"]}, {paths["csv"]}')
-        print(f'full log: {results["log"]}')
+        print(f'full log: {current_log_file()}')
 
 
 if __name__ == '__main__':

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mtda.cli import ArgumentParser, add_config_args, run_tool  # noqa: E402
+from mtda.cli import ArgumentParser, add_config_args, current_log_file, run_tool  # noqa: E402
 from mtda.io.segmentor_state import MODEL_ROLES  # noqa: E402
 
 
@@ -59,7 +59,7 @@ def main(argv=None):
         for folder, what in ((args.out, 'predictions'), (args.show_dir, 'drawings')):
             if folder:
                 print(f'{what}: {folder}/<domain>/')
-        print(f'full log: {results["log"]}')
+        print(f'full log: {current_log_file()}')
 
 
 if __name__ == '__main__':

@@ -6,7 +6,6 @@ per-domain numbers with :func:`test_results`.
 """
 import copy
 import logging
-import os.path as osp
 from collections.abc import Mapping
 from typing import Optional
 
@@ -28,7 +27,7 @@ class ShortTerminalLogRunner(Runner):
 
     The log file (``<work_dir>/<timestamp>/<timestamp>.log``) keeps mmengine's full record (the
     environment, the config, every iteration); the tools print their table and say where the
-    file is.
+    file is (:func:`mtda.cli.current_log_file`).
     """
 
     def build_logger(self, log_level='INFO', log_file=None, **kwargs):
@@ -60,13 +59,11 @@ def build_test_runner(cfg: Config, *, full_terminal_log: bool = False) -> Runner
 
 
 def test_results(runner: Runner, *, name: str, checkpoint: Optional[str] = None) -> dict:
-    """The results record (:func:`~mtda.evaluation.model_results`) of the runner's last test,
-    with ``log``: the runner's log file."""
+    """The results record (:func:`~mtda.evaluation.model_results`) of the runner's last test."""
     loop = runner.test_loop
-    record = model_results(loop.domain_metrics, checkpoint=checkpoint, name=name,
-                           classes=loop.dataloader.dataset.metainfo['classes'],
-                           source=runner.cfg.get('source_domain'))
-    return dict(record, log=osp.join(runner.log_dir, f'{runner.timestamp}.log'))
+    return model_results(loop.domain_metrics, checkpoint=checkpoint, name=name,
+                         classes=loop.dataloader.dataset.metainfo['classes'],
+                         source=runner.cfg.get('source_domain'))
 
 
 def evaluate_checkpoint(cfg: Config, checkpoint, *, name: str = '', save_preds: Optional[str] = None,

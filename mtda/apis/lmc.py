@@ -40,8 +40,7 @@ def lmc_sweep(cfg, checkpoint_a, checkpoint_b, *, steps: int = 11, model: str = 
     Returns:
         ``{'checkpoint_a', 'checkpoint_b', 'config', 'domains', 'points': [{'lambda', 'mIoU':
         {domain: value}, 'hmean', 'mean'}], 'hmean_barrier', 'lineage'}``, and with ``rebasin``
-        ``'rebasin': {'fixed_fraction', 'groups', 'units', 'rounds', 'seed'}``; ``'log'``: the
-        runner's log file.
+        ``'rebasin': {'fixed_fraction', 'groups', 'units', 'rounds', 'seed'}``.
     """
     grid = lambdas(steps)
     check_output_path(cfg.work_dir, option='--work-dir', folder=True)
@@ -86,7 +85,7 @@ def lmc_sweep(cfg, checkpoint_a, checkpoint_b, *, steps: int = 11, model: str = 
                 sha256=[sha256_file(path) for path in names], model=model,
                 config=Path(cfg.filename).name if cfg.filename else None,
                 domains=list(points[0]['mIoU']), points=points,
-                hmean_barrier=hmean_barrier(points), lineage=lineage, log=record['log'])
+                hmean_barrier=hmean_barrier(points), lineage=lineage)
     if matched is not None:
         data['rebasin'] = matched
     return data

@@ -6,7 +6,7 @@
 """
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 
@@ -28,9 +28,10 @@ def load_candidates(cfg, files: Mapping[str, str], *, device: str = 'cpu') -> di
     first_name, first = next(iter(models.items()))
     for name, model in models.items():
         if list(model.dataset_meta['classes']) != list(first.dataset_meta['classes']):
-            raise MtdaError(f'{files[name]}: predicts the classes {model.dataset_meta["classes"][:3]}'
-                            f'..., {files[first_name]} predicts {first.dataset_meta["classes"][:3]}'
-                            '...; route among models of one label set')
+            classes = model.dataset_meta['classes'][:3]
+            raise MtdaError(f'{files[name]}: predicts the classes {classes}..., '
+                            f'{files[first_name]} predicts {first.dataset_meta["classes"][:3]}...; '
+                            'route among models of one label set')
     return models
 
 

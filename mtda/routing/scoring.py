@@ -208,8 +208,9 @@ def score_candidates(candidates: Mapping[str, torch.nn.Module], frames: Iterable
 def _confusion(label: np.ndarray, prediction: np.ndarray, num_classes: int) -> np.ndarray:
     valid = label != IGNORE_INDEX
     if np.any(label[valid] >= num_classes):
-        raise MtdaError(f'label values {sorted(set(np.unique(label[valid])) - set(range(num_classes)))[:5]} '
-                        f'are not trainIds 0-{num_classes - 1} or {IGNORE_INDEX}')
+        bad = sorted(set(np.unique(label[valid]).tolist()) - set(range(num_classes)))
+        raise MtdaError(f'label values {bad[:5]} are not trainIds 0-{num_classes - 1} or '
+                        f'{IGNORE_INDEX}')
     index = label[valid].astype(np.int64) * num_classes + prediction[valid].astype(np.int64)
     return np.bincount(index, minlength=num_classes * num_classes).reshape(num_classes,
                                                                           num_classes)
