@@ -65,7 +65,7 @@ def main(argv=None):
     args = parse_args(argv)
     import json
 
-    from mtda.apis.route import predict_routed, route_frames
+    from mtda.apis.route import load_candidates, predict_routed, route_frames
     from mtda.config import load_config
     from mtda.io.atomic import atomic_write_bytes, check_output_path
     from mtda.routing.report import candidate_names, render_routing_markdown, routing_record
@@ -81,8 +81,9 @@ def main(argv=None):
                 print(f'{index + 1} frame(s) {what}', flush=True)
         return report
 
-    scores = route_frames(cfg, files, args.images, labels=args.labels, bn=not args.no_bn,
-                          device=args.device, on_frame=progress('scored'))
+    models = load_candidates(cfg, files, device=args.device)  # read once, for both passes
+    scores = route_frames(models, args.images, labels=args.labels, bn=not args.no_bn,
+                          on_frame=progress('scored'))
     record = routing_record(scores, criterion=args.criterion, files=files,
                             per_frame=args.per_image)
     table = render_routing_markdown(record)
@@ -93,7 +94,7 @@ def main(argv=None):
     if args.predict:
         picks = (record['frame_choices'] if args.per_image
                  else {frame: record['chosen'] for frame in scores.frames})
-        count = predict_routed(cfg, files, args.images, picks, out_dir, device=args.device,
+        count = predict_routed(models, args.images, picks, out_dir,
                                on_frame=progress('predicted'))
         print(f'{count} frame(s) predicted: {out_dir / "pred"}, {out_dir / "overlay"}')
 

@@ -1,8 +1,8 @@
 """Route the frames of a new domain to one of several models (what ``tools/route.py`` runs).
 
-    load_candidates(cfg, {name: file})        weights-only, strict; one class list for all
-    score_candidates(...)                      mtda.routing.scoring: bn, entropy, agreement, labels
-    predict_routed(...)                        each frame with its candidate: pred/ and overlay/
+    load_candidates(cfg, {name: file})        weights-only, strict; one class list for all; once
+    route_frames(models, frames)               mtda.routing.scoring: bn, entropy, agreement, labels
+    predict_routed(models, frames, picks)      each frame with its candidate: pred/ and overlay/
 """
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,8 +22,10 @@ def load_candidates(cfg, files: Mapping[str, str], *, device: str = 'cpu') -> di
 
     Raises:
         CheckpointError: a file that is not a segmentor of the config's model.
-        MtdaError: files whose recorded class lists differ.
+        MtdaError: fewer than two files, or files whose recorded class lists differ.
     """
+    if len(files) < 2:
+        raise MtdaError(f'{len(files)} candidate(s): routing needs at least two models')
     models = {name: load_segmentor(cfg, path, device=device) for name, path in files.items()}
     first_name, first = next(iter(models.items()))
     for name, model in models.items():
@@ -55,35 +57,30 @@ def label_reader(folder) -> Callable[[str], np.ndarray]:
     return read
 
 
-def route_frames(cfg, files: Mapping[str, str], source, *, labels=None, bn: bool = True,
-                 device: str = 'cpu', on_frame=None) -> RoutingScores:
-    """Score every candidate file on the frames of ``source`` (a folder, an image or a video).
+def route_frames(models: Mapping[str, object], source, *, labels=None, bn: bool = True,
+                 on_frame=None) -> RoutingScores:
+    """Score every candidate (:func:`load_candidates`) on the frames of ``source`` (a folder, an
+    image or a video).
 
     Args:
-        cfg: a config of the candidates' model family.
-        files: ``{name: checkpoint}`` (exports, merges; ``.pth`` or ``.safetensors``).
+        models: ``{name: segmentor}``, at least two.
         source: the new domain's frames.
         labels: a folder of trainId PNGs named as the frames (scores the ``labels`` criterion).
         bn: score the BN-statistics criterion.
-        device: where the models run.
         on_frame: progress callback ``(index, name)``.
     """
-    if len(files) < 2:
-        raise MtdaError(f'{len(files)} candidate(s): routing needs at least two models')
-    models = load_candidates(cfg, files, device=device)
     num_classes = len(next(iter(models.values())).dataset_meta['classes'])
     return score_candidates(models, read_frames(source),
                             labels=label_reader(labels) if labels else None,
                             num_classes=num_classes, bn=bn, on_frame=on_frame)
 
 
-def predict_routed(cfg, files: Mapping[str, str], source, picks: Mapping[str, str], out_dir, *,
-                   opacity: float = 0.5, device: str = 'cpu', on_frame=None) -> int:
-    """Predict every frame of ``source`` with the candidate ``picks[frame]`` names; write
-    ``out_dir/pred/<frame>.png`` and ``out_dir/overlay/<frame>.jpg``; ``on_frame(index, name)``
-    after each (progress). Returns the frame count."""
-    needed = sorted(set(picks.values()), key=list(files).index)
-    models = {name: load_segmentor(cfg, files[name], device=device) for name in needed}
+def predict_routed(models: Mapping[str, object], source, picks: Mapping[str, str], out_dir, *,
+                   opacity: float = 0.5, on_frame=None) -> int:
+    """Predict every frame of ``source`` with the candidate ``picks[frame]`` names (the models
+    scored, not loaded again); write ``out_dir/pred/<frame>.png`` and
+    ``out_dir/overlay/<frame>.jpg``; ``on_frame(index, name)`` after each (progress). Returns
+    the frame count."""
     count = 0
     for frame, image in read_frames(source):
         model = models[picks[frame]]

@@ -244,15 +244,10 @@ class DAFormerUDA(BaseSegmentor):
         instead (a second backward per forward is not allowed there); so does
         ``sequential_backward=False``.
         """
-        if not self.sequential_backward:
+        if not self.sequential_backward or 'source' not in data:  # or a plain supervised batch
             return super().train_step(data, optim_wrapper)
         with optim_wrapper.optim_context(self):
             data = self.data_preprocessor(data, True)
-            if 'source' not in data:  # a plain supervised batch
-                losses = self._run_forward(data, mode='loss')
-                parsed, log_vars = self.parse_losses(losses)
-                optim_wrapper.update_params(parsed)
-                return log_vars
             self._update_teacher()
             source_losses, src_label = self._source_losses(data['source'])
         source_loss, log_vars = self.parse_losses(source_losses)
