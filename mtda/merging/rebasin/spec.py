@@ -26,11 +26,12 @@ from mtda.errors import MergeError
 #: one axis of a tensor: not permuted, one group, or several groups concatenated in order
 Axis = Union[None, str, tuple]
 Permutations = Mapping[str, torch.Tensor]
-__all__ = ['Axis', 'PermutationSpec', 'SpecBuilder', 'identity_permutations', 'permute_entry',
+__all__ = ['Axis', 'PermutationSpec', 'SpecBuilder', 'groups_of', 'identity_permutations',
+           'permute_entry',
            'permute_state', 'random_permutations']
 
 
-def _groups_of(axis: Axis) -> tuple:
+def groups_of(axis: Axis) -> tuple:
     if axis is None:
         return ()
     return (axis,) if isinstance(axis, str) else tuple(axis)
@@ -63,7 +64,7 @@ class PermutationSpec:
         for key, axes in self.axes.items():
             for dim, axis in enumerate(axes):
                 offset = 0
-                for group in _groups_of(axis):
+                for group in groups_of(axis):
                     if group not in uses:
                         raise MergeError(f'{key}: axis {dim} names group {group!r}, which has no '
                                          'size in the permutation spec')
@@ -90,7 +91,7 @@ class PermutationSpec:
         Groups on the axis take their permutation from ``perms``; a group missing from ``perms``
         keeps its order.
         """
-        groups = _groups_of(self.axes[key][dim])
+        groups = groups_of(self.axes[key][dim])
         if not groups or all(g not in perms for g in groups):
             return None
         pieces, offset = [], 0
@@ -112,7 +113,7 @@ class PermutationSpec:
         for key, axes in self.axes.items():
             if key in state:
                 shape = tuple(getattr(state[key], 'shape', state[key]))
-                want = [sum(self.sizes[g] for g in _groups_of(a)) if a is not None else None
+                want = [sum(self.sizes[g] for g in groups_of(a)) if a is not None else None
                         for a in axes]
                 if len(shape) != len(axes) or any(w is not None and w != s
                                                   for w, s in zip(want, shape)):
@@ -177,7 +178,7 @@ class SpecBuilder:
         if len(axes) != len(shape):
             raise MergeError(f'{key}: {len(axes)} axes given for a tensor of shape {list(shape)}')
         for dim, axis in enumerate(axes):
-            groups = _groups_of(axis)
+            groups = groups_of(axis)
             if len(groups) == 1 and groups[0] not in self.sizes:
                 self.sizes[groups[0]] = shape[dim]
         self.axes[key] = axes
