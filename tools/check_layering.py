@@ -20,12 +20,13 @@ LAYERS = (
     ('mtda.datasets', 2), ('mtda.merging', 2),
     ('mtda.models', 3),
     ('mtda.evaluation', 4),
-    ('mtda.analysis', 5), ('mtda.training', 5), ('mtda.merging.hook', 5), ('mtda.routing', 5),
+    ('mtda.analysis', 5), ('mtda.training', 5), ('mtda.merging.hook', 5),
+    ('mtda.merging.zip_images', 4), ('mtda.routing', 5),
     ('mtda.apis', 6),
 )
 # Packages that must not import the OpenMMLab stack: the merge rules and the score formulas.
 PURE = ('mtda.merging', 'mtda.evaluation.scores', 'mtda.analysis', 'mtda.routing.criteria')
-PURE_EXCEPT = ('mtda.merging.hook',)
+PURE_EXCEPT = ('mtda.merging.hook', 'mtda.merging.zip_images')
 FRAMEWORKS = ('mmseg', 'mmengine', 'mmcv')
 
 

@@ -6,13 +6,17 @@
         [--method average|task-arithmetic|ties|dare|dare-ties --base INIT.pth [--scale L]
          [--density K] [--drop P] [--topk tensor|global] [--method-seed S]]
         [--method rebasin [--method-seed S]]
+        [--method zipit [--zip-images source|DIR] [--zip-count N] [--zip-alpha A] [--zip-beta B]
+         [--zip-until MODULE] [--method-seed S]]
         [--work-dir D] [--cfg-options k=v ...] [--verbose]
 
 Stage two of mtda (docs/merging.md): parameters are averaged with the weights, BatchNorm statistics
 pooled as a mixture (``--buffers pool``), one checkpoint in memory at a time. ``--method`` picks
 another parameter rule on the task vectors against ``--base`` (task arithmetic, TIES, DARE; the
 BatchNorm statistics still follow ``--buffers``); ``--method rebasin`` first permutes every input onto
-the first by Git Re-Basin's weight matching, then averages. The merge happens in a
+the first by Git Re-Basin's weight matching, then averages; ``--method zipit`` matches features on
+a few images (the source images by default: not data-free) and zips the models feature by feature,
+up to ``--zip-until`` (the rest kept per domain, evaluated as ``--heads separate`` is). The merge happens in a
 ``MergeHook`` registered on CONFIG's runner (:func:`mtda.apis.merge_checkpoints`), so the merged
 model is evaluated by the config's own test loop; results.json/md/csv go to the work dir.
 ``--no-eval`` only merges and saves (no data needed). The terminal shows warnings and the table;
@@ -78,7 +82,22 @@ def parse_args(argv=None):
                         help='ties: top-k per tensor (default) or over the whole model')
     method.add_argument('--method-seed', type=int, default=0,
                         help='dare: seed of the masks; rebasin: seed of the order the permutation '
-                             'groups are visited in')
+                             'groups are visited in; zipit: seed of the image sample')
+    zipit = parser.add_argument_group('ZipIt! (--method zipit; docs/merging.md)')
+    zipit.add_argument('--zip-images', metavar='source|DIR',
+                       help="images the features are matched on: the config's labelled source "
+                            'images (default; no target image leaves its site) or a folder')
+    zipit.add_argument('--zip-count', type=int, metavar='N',
+                       help='how many of those images (a seeded sample; default 64)')
+    zipit.add_argument('--zip-alpha', type=float, metavar='A',
+                       help='repeat-match damping in (0, 1], or <= 0 for one feature per model in '
+                            'a merged feature (default 1)')
+    zipit.add_argument('--zip-beta', type=float, metavar='B',
+                       help='share of merges allowed within one model, in [0, 1] (default 0)')
+    zipit.add_argument('--zip-until', metavar='MODULE',
+                       help='zip the entries before the first one of MODULE (decode_head: the '
+                            'backbone; backbone.layer3: up to that stage) and keep the rest per '
+                            'domain')
     add_config_args(parser)
     return parser.parse_args(argv)
 
@@ -95,7 +114,9 @@ def main(argv=None):
                      allow_different_init=args.allow_different_init, out=args.out,
                      safetensors=args.safetensors, method=args.method, base=args.base,
                      scale=args.scale, density=args.density, drop=args.drop, topk=args.topk,
-                     method_seed=args.method_seed)
+                     method_seed=args.method_seed, zip_images=args.zip_images,
+                     zip_count=args.zip_count, zip_alpha=args.zip_alpha, zip_beta=args.zip_beta,
+                     zip_until=args.zip_until)
     for line in spec.warnings:
         print(f'warning: {line}', file=sys.stderr)
     cfg = load_config(args.config, cfg_options=args.cfg_options, work_dir=args.work_dir,
@@ -106,6 +127,12 @@ def main(argv=None):
     for name, matching in hook.merged.matchings.items():
         print(f'Re-Basin: {name} matched to {args.checkpoints[0]}, '
               f'{100 * matching.fixed_fraction():.1f} % of its units left in place')
+    if args.method == 'zipit':
+        zipped = hook.merged.result.method_options
+        print(f'ZipIt!: {zipped["zipped_groups"]} feature spaces zipped on {zipped["images_read"]} '
+              f'{zipped["images"]} images, {zipped["within_model_merges"]} merges within a model'
+              + (f'; per-domain tails from {zipped["until"]} on for '
+                 f'{", ".join(hook.merged.domain_heads)}' if zipped['until'] else ''))
     if results is not None:
         paths = write_results([results], cfg.work_dir)
         print(render_markdown([results]))

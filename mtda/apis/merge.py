@@ -33,7 +33,7 @@ def merge_checkpoints(cfg, spec: MergeSpec, *, evaluate: bool = True, name: str 
     if not evaluate:
         model = build_segmentor(cfg)
         domains = list((cfg.get('test_cfg') or {}).get('domains') or {})
-        hook.merge_into(model, config_domains=domains, config=config_name)
+        hook.merge_into(model, config_domains=domains, config=config_name, cfg=cfg)
         return hook, None
     check_output_path(cfg.work_dir, option='--work-dir', folder=True)
     runner = build_test_runner(cfg, full_terminal_log=full_terminal_log)

@@ -46,11 +46,16 @@ from mtda.merging.validate import check_lineage
 # Modules of an mmseg segmentor that --heads separate keeps per domain; everything else is the encoder.
 HEAD_PREFIXES = ('decode_head', 'auxiliary_head')
 HEAD_POLICIES = ('merge', 'separate')
-#: ``--method`` choices: the task-vector rules and Git Re-Basin (permute onto the first, average)
+#: ``--method`` choices: the task-vector rules, Git Re-Basin (permute onto the first, average) and
+#: ZipIt! (match features on images, zip; :mod:`mtda.merging.zipit`)
 REBASIN = 'rebasin'
-METHODS = (*TASK_METHODS, REBASIN)
+ZIPIT = 'zipit'
+METHODS = (*TASK_METHODS, REBASIN, ZIPIT)
+#: ZipIt!'s defaults: the reference's full-zip setting on ImageNet (α = 1, β = 0: no merge within a
+#: model), 64 images (docs/merging.md measures 16, 64 and 256), the labelled source images
+ZIP_DEFAULTS = dict(images='source', count=64, alpha=1.0, beta=0.0, until=None)
 __all__ = ['BUFFER_POLICIES', 'HEAD_POLICIES', 'HEAD_PREFIXES', 'METHODS', 'MODEL_ROLES', 'REBASIN',
-           'TOPK_SCOPES', 'MergeSpec',
+           'TOPK_SCOPES', 'ZIPIT', 'ZIP_DEFAULTS', 'MergeSpec',
            'MergedCheckpoints', 'assign_domain_heads', 'check_merge_inputs', 'merge_checkpoint_files',
            'merge_files', 'merge_provenance', 'save_merged']
 
@@ -113,7 +118,14 @@ class MergeSpec:
             must be the file the inputs record as ``init_sha256``.
         scale, density, drop, topk, method_seed: the method's options
             (:class:`~mtda.merging.task_merge.TaskMethod`; ``None`` scale: the method's default);
-            ``method_seed`` also seeds Re-Basin's group order.
+            ``method_seed`` also seeds Re-Basin's group order and ZipIt!'s image sample.
+        zip_images: ``'source'`` (the config's labelled source images) or a folder of images
+            (``--method zipit``; default ``'source'``).
+        zip_count: how many of those images ZipIt! reads (a seeded sample; default 64).
+        zip_alpha, zip_beta: ZipIt!'s α and β (:func:`~mtda.merging.zipit.matching.zip_match`;
+            default 1 and 0).
+        zip_until: zip only the entries before the first key starting with this (``decode_head``:
+            the backbone), keeping the rest per domain; default: zip everything.
 
     Raises:
         MergeError, CheckpointError: one line naming the file or option and the fix.
@@ -135,6 +147,11 @@ class MergeSpec:
     drop: float = 0.9
     topk: str = 'tensor'
     method_seed: int = 0
+    zip_images: Optional[str] = None
+    zip_count: Optional[int] = None
+    zip_alpha: Optional[float] = None
+    zip_beta: Optional[float] = None
+    zip_until: Optional[str] = None
     #: warning lines found while checking (an input given twice)
     warnings: tuple = field(default=(), init=False)
 
@@ -174,14 +191,42 @@ class MergeSpec:
                              '.safetensors file beside it')
         if self.out is not None:
             check_output_path(self.out, option='--out')
+        self._check_zip_options()
+
+    def _check_zip_options(self) -> None:
+        given = [name for name in ZIP_DEFAULTS if getattr(self, f'zip_{name}') is not None]
+        if self.method != ZIPIT:
+            if given:
+                raise MergeError(f'--zip-{given[0]} applies to --method zipit, not --method '
+                                 f'{self.method}; drop it or choose --method zipit')
+            return
+        if self.heads == 'separate':
+            raise MergeError('--method zipit keeps per-domain layers with --zip-until, not --heads '
+                             'separate: pass --zip-until decode_head to zip the backbone only')
+        options = self.zip_options
+        if options['count'] < 1:
+            raise MergeError(f'--zip-count {options["count"]}: give a positive number of images')
+        if options['alpha'] > 1 or not 0 <= options['beta'] <= 1:
+            raise MergeError(f'--zip-alpha {options["alpha"]} must be <= 1 and --zip-beta '
+                             f'{options["beta"]} in [0, 1]')
+        if options['images'] != 'source' and not Path(options['images']).is_dir():
+            raise MergeError(f'--zip-images {options["images"]}: no such folder; pass a folder of '
+                             "images, or 'source' for the config's source images")
+
+    @property
+    def zip_options(self) -> dict[str, Any]:
+        """ZipIt!'s options with their defaults filled in (:data:`ZIP_DEFAULTS`)."""
+        return {name: default if getattr(self, f'zip_{name}') is None
+                else getattr(self, f'zip_{name}') for name, default in ZIP_DEFAULTS.items()}
 
 
     @property
     def task_method(self) -> TaskMethod:
-        """The parameter rule (Re-Basin's is the average, after the matching)."""
-        if self.method == REBASIN:
+        """The parameter rule (Re-Basin's is the average, after the matching; ZipIt!'s is its own)."""
+        if self.method in (REBASIN, ZIPIT):
             if self.scale is not None:
-                raise MergeError('--scale applies to the task-vector methods, not --method rebasin')
+                raise MergeError(f'--scale applies to the task-vector methods, not --method '
+                                 f'{self.method}')
             return TaskMethod('average')
         if self.method not in METHODS:
             raise MergeError(f'unknown --method {self.method!r}; choose one of {", ".join(METHODS)}')
@@ -351,6 +396,9 @@ def merge_files(spec: MergeSpec, *, kinds: Mapping[str, EntryKind],
     Returns:
         The merge; ``warnings`` holds every warning line (inputs, lineage, heads), deduplicated.
     """
+    if spec.method == ZIPIT:
+        raise MergeError('--method zipit runs the models on images: use MergeHook or '
+                         'mtda.merging.zipit.checkpoints.zip_checkpoint_files')
     if spec.method == REBASIN and permutations is None:
         raise MergeError('--method rebasin needs the permutation groups of the model '
                          '(mtda.models.permutation_specs.permutation_spec_of(segmentor))')

@@ -402,3 +402,95 @@ def test_tools_print_help(capsys, tool):
     with pytest.raises(SystemExit) as exit_:
         tool_main(f'{tool}.py')(['--help'])
     assert exit_.value.code == 0 and 'usage:' in capsys.readouterr().out
+
+
+def _zip_reference(setup, checkpoint_state, count):
+    """The tiny segmentor with ``checkpoint_state``, its BatchNorm statistics measured on the same
+    seeded sample of source images ZipIt! reads (computed here with the pieces, not the tool)."""
+    from mmseg.apis import init_model
+
+    from mtda.config import load_config
+    from mtda.merging.zip_images import (image_batches, run_segmentor, sample_images,
+                                         source_image_folder)
+    from mtda.merging.zipit import recompute_batchnorm_statistics
+    cfg = load_config(str(setup['config']))
+    model = init_model(cfg, device='cpu')
+    model.load_state_dict(checkpoint_state)
+    files = sample_images(setup['root'] / source_image_folder(cfg), count, seed=0)
+    recompute_batchnorm_statistics(model, image_batches(files),
+                                   lambda m, b: run_segmentor(m, b, cfg=cfg))
+    return model.state_dict()
+
+
+def test_zipit_through_the_tool_zips_a_model_with_a_reordered_copy_back_into_itself(setup):
+    """alpha 0, beta 0: every merged feature takes one feature of each model, so the IDD model and
+    a reordered copy of it zip into the IDD model, with BatchNorm measured on the source images."""
+    from mmseg.apis import init_model
+
+    from mtda.config import load_config
+    from mtda.merging.rebasin import permute_state, random_permutations
+    from mtda.models.permutation_specs import permutation_spec_of
+    folder = setup['folder']
+    spec = permutation_spec_of(init_model(load_config(str(setup['config'])), device='cpu'))
+    checkpoint = torch.load(setup['idd'], weights_only=True)
+    original = dict(checkpoint['state_dict'])
+    checkpoint['state_dict'] = permute_state(original, spec, random_permutations(spec, seed=7))
+    reordered = atomic_save(checkpoint, folder / 'idd_reordered_zip.pth')
+    run = run_tool_in_process(
+        'merge.py', setup['config'], setup['idd'], reordered, '--out', folder / 'zipit_self.pth',
+        '--no-eval', '--method', 'zipit', '--zip-alpha', '0', '--zip-count', '8',
+        cwd=setup['root'])
+    status, out, err = run.returncode, run.stdout, run.stderr
+    assert status == 0, err
+    assert 'ZipIt!: ' in out and 'on 8 source images, 0 merges within a model' in out
+    saved = torch.load(folder / 'zipit_self.pth', weights_only=True)
+    expected = _zip_reference(setup, original, 8)
+    for key, value in expected.items():
+        if not key.endswith('num_batches_tracked'):
+            assert torch.allclose(saved['state_dict'][key], value, atol=1e-4), key
+    options = saved['meta']['method_options']
+    assert saved['meta']['merge_method'] == 'zipit' and saved['meta']['buffer_policy'] == 'recomputed'
+    assert options['images_read'] == 8 and options['within_model_merges'] == 0
+    assert options['zipped_groups'] == len(spec.groups)
+
+
+def test_a_partial_zip_is_evaluated_with_each_domains_own_tail(setup):
+    """--zip-until decode_head: the backbone zipped, each domain's decode head kept, reading the
+    zipped backbone; the file loads weights-only and its tails are the per-domain heads."""
+    folder = setup['folder']
+    run = run_tool_in_process(
+        'merge.py', setup['config'], setup['cityscapes'], setup['idd'], '--out',
+        folder / 'zipit_partial.pth', '--method', 'zipit', '--zip-until', 'decode_head',
+        '--zip-count', '8', '--domains', 'cityscapes', 'dark_zurich', '--work-dir',
+        folder / 'eval_zipit_partial', cwd=setup['root'])
+    status, out, err = run.returncode, run.stdout, run.stderr
+    assert status == 0, err
+    assert 'per-domain tails from decode_head on for cityscapes, dark_zurich' in out
+    saved = torch.load(folder / 'zipit_partial.pth', weights_only=True)
+    heads = saved['domain_heads']
+    assert sorted(heads) == ['cityscapes', 'dark_zurich']
+    assert all(key.startswith('decode_head.') for key in heads['cityscapes'])
+    assert set(heads['cityscapes']) == {k for k in saved['state_dict'] if k.startswith('decode_head.')}
+    # the classifier reads only the head's own fusion features (not zipped): each domain's own
+    classifier = 'decode_head.conv_seg.weight'
+    for domain, source in (('cityscapes', 'cityscapes'), ('dark_zurich', 'idd')):
+        assert torch.equal(heads[domain][classifier], _state(setup[source])[classifier])
+    results = json.loads((folder / 'eval_zipit_partial' / 'results.json').read_text())
+    assert list(results['domains']) == ['cityscapes', 'dark_zurich'] and results['hmean'] >= 0
+
+
+@pytest.mark.parametrize('argv,message', [
+    (['--zip-until', 'decode_head'], '--zip-until applies to --method zipit'),
+    (['--method', 'zipit', '--zip-images', 'no/such/folder'], '--zip-images no/such/folder: no such folder'),
+    (['--method', 'zipit', '--heads', 'separate'], 'pass --zip-until decode_head'),
+    (['--method', 'zipit', '--zip-beta', '2'], '--zip-beta 2.0 in [0, 1]'),
+    (['--method', 'zipit', '--zip-until', 'backbone.nothing', '--zip-count', '2'],
+     '--zip-until backbone.nothing: no entry of the model starts with it'),
+])
+def test_bad_zipit_options_are_refused_in_one_line(setup, argv, message):
+    run = run_tool_in_process('merge.py', setup['config'], setup['cityscapes'], setup['idd'],
+                              '--out', setup['folder'] / 'never.pth', '--no-eval', *argv,
+                              cwd=setup['root'])
+    status, err = run.returncode, run.stderr
+    assert status != 0 and message in err and len(err.strip().splitlines()) == 1, err
+    assert not (setup['folder'] / 'never.pth').exists()

@@ -132,6 +132,7 @@ def collect_correlations(models: Sequence[nn.Module], points: Mapping[str, Seque
         MergeError: models that see a different number of positions of a group (not one
             architecture), or fewer than two positions in all.
     """
+    shifts: dict[str, torch.Tensor] = {}
     sums: dict[str, torch.Tensor] = {}
     outers: dict[str, torch.Tensor] = {}
     counts = dict.fromkeys(points, 0)
@@ -148,9 +149,12 @@ def collect_correlations(models: Sequence[nn.Module], points: Mapping[str, Seque
                     raise MergeError(f'ZipIt: the models read {[list(f.shape) for f in per_model]}'
                                      f' features of {group!r} from one batch; they are not one '
                                      'architecture')
-                features = torch.cat(per_model, dim=1).double()
+                features = torch.cat(per_model, dim=1).float()
                 if features.numel() == 0:
                     continue
+                if group not in shifts:  # moments about a shift: the covariance is the same
+                    shifts[group] = features.mean(dim=0)
+                features = features - shifts[group]
                 sums[group] = sums.get(group, 0) + features.sum(dim=0)
                 outers[group] = outers.get(group, 0) + features.T @ features
                 counts[group] += features.shape[0]
