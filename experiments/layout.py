@@ -37,19 +37,28 @@ SOURCE_ONLY_LABEL = 'source-only (GTA)'
 @dataclass(frozen=True)
 class MethodRow:
     """One merge of the main job's second table (``methods/results.md``): the four stage-one models
-    merged by ``method`` with its data-free defaults (docs/merging.md), BatchNorm statistics pooled.
+    merged by ``method`` with its defaults (docs/merging.md), BatchNorm statistics pooled (ZipIt!
+    re-estimates them on its images, the source images: the one row that is not data-free).
 
     Args:
-        method: the ``tools/merge.py --method`` value; its folder under ``methods/``.
+        method: the ``tools/merge.py --method`` value.
         label: the row label in the tables.
+        options: further ``tools/merge.py`` arguments.
+        key: its folder under ``methods/`` (default: ``method``).
     """
     method: str
     label: str
+    options: tuple = ()
+    key: str = ''
+
+    @property
+    def folder(self) -> str:
+        return self.key or self.method
 
     @property
     def uses_base(self) -> bool:
         """Whether the method takes task vectors against the shared init (``--base``)."""
-        return self.method != 'rebasin'
+        return self.method not in ('rebasin', 'zipit')
 
 
 #: the merge methods beside the paper's average. Task arithmetic is left out: its data-free
@@ -59,6 +68,9 @@ METHOD_ROWS = (
     MethodRow('dare', 'merged (DARE)'),
     MethodRow('dare-ties', 'merged (DARE-TIES)'),
     MethodRow('rebasin', 'merged (Git Re-Basin)'),
+    MethodRow('zipit', 'zipped (ZipIt!, 64 source images)'),
+    MethodRow('zipit', 'zipped backbone, own heads (ZipIt!)', ('--zip-until', 'decode_head'),
+              key='zipit_backbone'),
 )
 
 

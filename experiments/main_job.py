@@ -354,19 +354,20 @@ def method_merge_steps(config, layout: JobLayout, singles: Sequence[Path]) -> li
     the stage-one models merged by each method, BatchNorm statistics pooled."""
     steps = []
     for row in METHOD_ROWS:
-        out = layout.method_dir(row.method)
+        out = layout.method_dir(row.folder)
         if not (out / 'results.json').exists():
             base = ['--base', layout.shared_init] if row.uses_base else []
             steps.append(('merge.py', [config, *singles, '--out', out / 'merged.pth',
                                        '--work-dir', out, '--name', row.label, '--buffers', 'pool',
-                                       '--method', row.method, *base], out / 'merge.out'))
+                                       '--method', row.method, *base, *row.options],
+                          out / 'merge.out'))
     return steps
 
 
 def _write_methods_table(experiment: Experiment, layout: JobLayout) -> None:
     from mtda.evaluation import read_results, write_results
     paths = [layout.merge_dir(MERGE_ROWS[0]) / 'results.json',
-             *(layout.method_dir(row.method) / 'results.json' for row in METHOD_ROWS)]
+             *(layout.method_dir(row.folder) / 'results.json' for row in METHOD_ROWS)]
     models = [record for path in paths for record in read_results(path)]
     table = write_results(models, layout.methods_dir,
                           title=f'{experiment.name}: merge methods, per-domain mIoU (%)')

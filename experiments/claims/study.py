@@ -91,8 +91,8 @@ def collect_run(layout: JobLayout) -> dict:
     found[subset_name(TARGETS)] = merges['pool']
     lmc = {kind.replace('_', ' '): json.loads((layout.lmc_dir(kind) / 'lmc.json').read_text())
            for kind in LMC_KINDS if (layout.lmc_dir(kind) / 'lmc.json').exists()}
-    methods = {row.method: one(layout.method_dir(row.method)) for row in METHOD_ROWS
-               if (layout.method_dir(row.method) / 'results.json').exists()}
+    methods = {row.folder: one(layout.method_dir(row.folder)) for row in METHOD_ROWS
+               if (layout.method_dir(row.folder) / 'results.json').exists()}
     rebasin = layout.method_dir('rebasin') / 'merged.pth'
     if 'rebasin' in methods and rebasin.exists():  # what the matching did: the file's provenance
         import torch

@@ -26,8 +26,13 @@ def test_main_job_from_an_empty_folder(tmp_path):
     methods = json.loads((job / 'methods' / 'results.json').read_text())
     assert [m['name'] for m in methods['models']] == [
         'merged (pool BN)', 'merged (TIES)', 'merged (DARE)', 'merged (DARE-TIES)',
-        'merged (Git Re-Basin)']
+        'merged (Git Re-Basin)', 'zipped (ZipIt!, 64 source images)',
+        'zipped backbone, own heads (ZipIt!)']
     assert methods['models'][0] == data['models'][5]
+    zipped = torch.load(job / 'methods' / 'zipit_backbone' / 'merged.pth', weights_only=True)
+    assert zipped['meta']['merge_method'] == 'zipit'
+    assert zipped['meta']['method_options']['until'] == 'decode_head'
+    assert sorted(zipped['domain_heads']) == ['acdc', 'cityscapes', 'dark_zurich', 'idd']
     rebasin = torch.load(job / 'methods' / 'rebasin' / 'merged.pth', weights_only=True)['meta']
     assert rebasin['merge_method'] == 'rebasin' and len(rebasin['method_options']['rounds']) == 3
     assert 'merge methods table:' in proc.stdout

@@ -1,0 +1,58 @@
+"""ZipIt! beside averaging and Git Re-Basin, on shared-init and different-init stage-one models.
+
+    python tools/zipit_study.py [CONFIG] --work-dirs D0 D1 [D2 ...] [--jobs J] [--threads T]
+
+CONFIG is the experiment config the main job ran (default: the EfficientNet-Lite0 miniature); each
+work dir is one main job of another seed (``tools/run_mtda.py --seed N --work-dir DN``), whose
+shared init differs from the others'. Seed i's different-init set takes IDD and Dark Zurich from
+seed i+1 (the last from the first). Rows and what is reported: experiments/zipit_study.py and
+docs/merging.md. Writes <work dir>/zipit/<row>/ per merge and zipit_study.{json,md} into the first.
+"""
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from mtda.cli import ArgumentParser, run_tool  # noqa: E402
+
+DEFAULT = REPO / 'configs' / 'mtda' / 'gta2all_daformer_efficientnet-lite0_tiny.py'
+
+
+def main(argv=None):
+    from experiments.layout import JobLayout
+    from experiments.main_job import Tools, add_process_arguments, load_experiment
+    from experiments.zipit_study import merge_steps, render_markdown, rows_of, summarise
+    from mtda.io.atomic import atomic_write_bytes
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config', nargs='?', default=str(DEFAULT), metavar='CONFIG',
+                        help='experiment config (configs/mtda/*.py)')
+    parser.add_argument('--work-dirs', nargs='+', required=True,
+                        help='main-job work dirs, one per seed (two or more)')
+    add_process_arguments(parser)
+    args = parser.parse_args(argv)
+    if len(args.work_dirs) < 2:
+        parser.error('--work-dirs: give two or more seeds\' work dirs (the different-init set '
+                     'takes models from two seeds)')
+    experiment = load_experiment(args.config)
+    layouts = [JobLayout(d) for d in args.work_dirs]
+    tools = Tools(REPO / 'tools', jobs=args.jobs or 1, threads=args.threads)
+    for i, layout in enumerate(layouts):
+        tools.run_all(merge_steps(experiment.first_config, layout,
+                                  layouts[(i + 1) % len(layouts)]))
+    per_seed = {str(layout.root): rows_of(layout) for layout in layouts}
+    summary = summarise(per_seed)
+    out = layouts[0].root
+    runs = {root: {f'{setting}/{row}': record for (setting, row), record in rows.items()}
+            for root, rows in per_seed.items()}
+    atomic_write_bytes(out / 'zipit_study.json', (json.dumps(
+        dict(summary=summary, work_dirs=args.work_dirs, runs=runs), indent=1) + '\n').encode())
+    text = render_markdown(summary)
+    atomic_write_bytes(out / 'zipit_study.md', text.encode())
+    print(text)
+    print(f'results: {out / "zipit_study.json"}, {out / "zipit_study.md"}')
+
+
+if __name__ == '__main__':
+    sys.exit(run_tool(main))
