@@ -160,7 +160,7 @@ def test_methods_are_compared_with_the_average_of_the_same_seed():
     assert compare_methods({0: run(), 1: run()}) == {}
 
 
-def test_method_merges_take_the_shared_init_as_base_except_rebasin(tmp_path):
+def test_method_merges_take_the_shared_init_as_base_except_rebasin_and_zipit(tmp_path):
     from experiments.main_job import method_merge_steps
     layout = JobLayout(tmp_path / 'seed0')
     singles = [layout.stage_one_weights(t) for t in TARGETS]
@@ -168,13 +168,15 @@ def test_method_merges_take_the_shared_init_as_base_except_rebasin(tmp_path):
     done.mkdir(parents=True)
     (done / 'results.json').write_text('{}')
     steps = method_merge_steps('config.py', layout, singles)
-    assert [args[args.index('--method') + 1] for _, args, _ in steps] == ['ties', 'dare-ties',
-                                                                         'rebasin']
-    for _, args, log in steps:
+    assert [args[args.index('--method') + 1] for _, args, _ in steps] == [
+        'ties', 'dare-ties', 'rebasin', 'zipit', 'zipit']
+    folders = ['ties', 'dare-ties', 'rebasin', 'zipit', 'zipit_backbone']
+    for (_, args, log), folder in zip(steps, folders):
         method = args[args.index('--method') + 1]
-        assert ('--base' in args) == (method != 'rebasin')
+        assert ('--base' in args) == (method not in ('rebasin', 'zipit'))
         assert '--base' not in args or args[args.index('--base') + 1] == layout.shared_init
-        assert args[1:5] == singles and log == layout.method_dir(method) / 'merge.out'
+        assert args[1:5] == singles and log == layout.method_dir(folder) / 'merge.out'
+    assert args[-2:] == ['--zip-until', 'decode_head']  # the backbone-only zip
 
 
 def _with_rebasin(base, fractions, h_shift, matched_curve):
