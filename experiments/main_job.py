@@ -171,6 +171,14 @@ def tiny_experiment(configs_dir, family: str = DEFAULT_FAMILY) -> Experiment:
     return load_experiment(Path(configs_dir) / 'mtda' / f'gta2all_{family}.py')
 
 
+def add_experiment_argument(parser) -> None:
+    """The optional ``CONFIG`` of the study tools: the experiment config the main job ran."""
+    default = Path(__file__).resolve().parents[1] / 'configs' / 'mtda' / f'gta2all_{DEFAULT_FAMILY}.py'
+    parser.add_argument('config', nargs='?', default=str(default), metavar='CONFIG',
+                        help='experiment config (configs/mtda/*.py; default: the '
+                             f'{DEFAULT_FAMILY} miniature)')
+
+
 def load_experiment(path) -> Experiment:
     """Read an experiment config (``configs/mtda/*.py``: one ``experiment = dict(...)``).
 

@@ -17,18 +17,15 @@ sys.path.insert(0, str(REPO))
 
 from mtda.cli import ArgumentParser, run_tool  # noqa: E402
 
-DEFAULT = REPO / 'configs' / 'mtda' / 'gta2all_daformer_efficientnet-lite0_tiny.py'
-
 
 def main(argv=None):
     from experiments.layout import JobLayout
-    from experiments.main_job import load_experiment
+    from experiments.main_job import add_experiment_argument, load_experiment
     from experiments.routing_study import render_markdown, run_seed, summarise
     from mtda.config import load_config
     from mtda.io.atomic import atomic_write_bytes
     parser = ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config', nargs='?', default=str(DEFAULT), metavar='CONFIG',
-                        help='experiment config (configs/mtda/*.py)')
+    add_experiment_argument(parser)
     parser.add_argument('--work-dirs', nargs='+', help="main-job work dirs, one per seed "
                         "(default: the experiment's)")
     args = parser.parse_args(argv)

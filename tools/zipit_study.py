@@ -17,17 +17,14 @@ sys.path.insert(0, str(REPO))
 
 from mtda.cli import ArgumentParser, run_tool  # noqa: E402
 
-DEFAULT = REPO / 'configs' / 'mtda' / 'gta2all_daformer_efficientnet-lite0_tiny.py'
-
 
 def main(argv=None):
     from experiments.layout import JobLayout
-    from experiments.main_job import Tools, add_process_arguments, load_experiment
+    from experiments.main_job import add_experiment_argument, Tools, add_process_arguments, load_experiment
     from experiments.zipit_study import merge_steps, render_markdown, rows_of, summarise
     from mtda.io.atomic import atomic_write_bytes
     parser = ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config', nargs='?', default=str(DEFAULT), metavar='CONFIG',
-                        help='experiment config (configs/mtda/*.py)')
+    add_experiment_argument(parser)
     parser.add_argument('--work-dirs', nargs='+', required=True,
                         help='main-job work dirs, one per seed (two or more)')
     add_process_arguments(parser)

@@ -12,33 +12,14 @@ import torch
 from torch import nn
 
 from mtda.errors import MergeError
-from mtda.merging.rebasin import PermutationSpec, SpecBuilder, permute_state, random_permutations
+from mtda.merging.rebasin import SpecBuilder, permute_state, random_permutations
 from mtda.merging.rebasin.weight_matching import match_weights
 from mtda.merging.zipit import (collect_correlations, correlation_from_moments, feature_points,
                                 recompute_batchnorm_statistics, split_at, zip_match, zip_models,
                                 zip_state_dicts)
+from small_convnet import small_convnet, small_convnet_spec
 
-
-def _net(seed: int) -> nn.Sequential:
-    """conv 3->6, BN, ReLU, conv 6->5, BN, ReLU, 1x1 conv 5->2: two hidden groups."""
-    torch.manual_seed(seed)
-    net = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU(),
-                        nn.Conv2d(6, 5, 3, padding=1), nn.BatchNorm2d(5), nn.ReLU(),
-                        nn.Conv2d(5, 2, 1))
-    net.train()
-    with torch.no_grad():  # non-trivial running statistics
-        net(torch.randn(4, 3, 8, 8) * 2 + 1)
-    return net.eval()
-
-
-def _spec(net: nn.Module) -> PermutationSpec:
-    b = SpecBuilder({k: v.shape for k, v in net.state_dict().items()})
-    b.conv('0', 'h1', None)
-    b.norm('1', 'h1')
-    b.conv('3', 'h2', 'h1')
-    b.norm('4', 'h2')
-    b.conv('6', None, 'h2')
-    return b.build()
+_net, _spec = small_convnet, small_convnet_spec
 
 
 def _run(model, batch):

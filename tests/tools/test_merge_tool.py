@@ -149,19 +149,25 @@ def test_ties_through_the_tool_is_the_streamed_rule_with_its_provenance(setup, m
         assert torch.equal(saved['state_dict'][key], value), key
 
 
-def test_rebasin_through_the_tool_undoes_a_planted_permutation(setup):
-    """The IDD model merged with a reordered copy of itself (same function): Re-Basin gives it back."""
+def _reordered_idd(setup, name: str, *, seed: int):
+    """``(permutation spec, IDD state, file)``: the IDD checkpoint with its units randomly
+    reordered (the same function), saved as ``name``."""
     from mmseg.apis import init_model
 
     from mtda.config import load_config
     from mtda.merging.rebasin import permute_state, random_permutations
     from mtda.models.permutation_specs import permutation_spec_of
-    folder = setup['folder']
     spec = permutation_spec_of(init_model(load_config(str(setup['config'])), device='cpu'))
     checkpoint = torch.load(setup['idd'], weights_only=True)
     original = dict(checkpoint['state_dict'])
-    checkpoint['state_dict'] = permute_state(original, spec, random_permutations(spec, seed=4))
-    copy = atomic_save(checkpoint, folder / 'idd_reordered.pth')
+    checkpoint['state_dict'] = permute_state(original, spec, random_permutations(spec, seed=seed))
+    return spec, original, atomic_save(checkpoint, setup['folder'] / name)
+
+
+def test_rebasin_through_the_tool_undoes_a_planted_permutation(setup):
+    """The IDD model merged with a reordered copy of itself (same function): Re-Basin gives it back."""
+    folder = setup['folder']
+    spec, original, copy = _reordered_idd(setup, 'idd_reordered.pth', seed=4)
     status, out, err = _cli(setup['config'], setup['idd'], copy, '--out', folder / 'rebasin.pth',
                             '--no-eval', '--method', 'rebasin')
     assert status == 0, err
@@ -425,17 +431,8 @@ def _zip_reference(setup, checkpoint_state, count):
 def test_zipit_through_the_tool_zips_a_model_with_a_reordered_copy_back_into_itself(setup):
     """alpha 0, beta 0: every merged feature takes one feature of each model, so the IDD model and
     a reordered copy of it zip into the IDD model, with BatchNorm measured on the source images."""
-    from mmseg.apis import init_model
-
-    from mtda.config import load_config
-    from mtda.merging.rebasin import permute_state, random_permutations
-    from mtda.models.permutation_specs import permutation_spec_of
     folder = setup['folder']
-    spec = permutation_spec_of(init_model(load_config(str(setup['config'])), device='cpu'))
-    checkpoint = torch.load(setup['idd'], weights_only=True)
-    original = dict(checkpoint['state_dict'])
-    checkpoint['state_dict'] = permute_state(original, spec, random_permutations(spec, seed=7))
-    reordered = atomic_save(checkpoint, folder / 'idd_reordered_zip.pth')
+    spec, original, reordered = _reordered_idd(setup, 'idd_reordered_zip.pth', seed=7)
     run = run_tool_in_process(
         'merge.py', setup['config'], setup['idd'], reordered, '--out', folder / 'zipit_self.pth',
         '--no-eval', '--method', 'zipit', '--zip-alpha', '0', '--zip-count', '8',
