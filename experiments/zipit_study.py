@@ -12,7 +12,8 @@ its four stage-one runs from its own shared init, so two seeds' models do not sh
 Every merge is ``tools/merge.py`` with its defaults, evaluated on the four targets; its
 results.json goes to ``<work dir>/zipit/<row>/``. :func:`summarise` pairs the rows within each
 seed: mean ± sample std over seeds of each row's per-domain mIoU and H-mean, and of its H-mean
-minus the same setting's average.
+minus the same setting's average. :func:`model_cost` gives the parameters and FLOPs of a merged
+model and of a backbone-only zip (one shared backbone, N heads).
 """
 from pathlib import Path
 from statistics import mean, stdev
@@ -67,6 +68,40 @@ def rows_of(layout: JobLayout) -> dict:
         folders[(setting, key)] = layout.root / 'zipit' / f'{setting}_{key}'
     return {name: one(folder) for name, folder in folders.items()
             if (folder / 'results.json').exists()}
+
+
+def model_cost(cfg, *, tail: str = 'decode_head', num_models: int = len(TARGETS),
+               image_size=(64, 128)) -> dict:
+    """Parameters and FLOPs (mmengine's FlopAnalyzer, one image of ``image_size``) of the config's
+    segmentor, which every full merge keeps, and of a zip up to ``tail``: the trunk once and
+    ``num_models`` copies of ``tail`` (an image goes through the trunk and its domain's tail, so
+    its FLOPs are a single model's; all tails on one image cost ``num_models − 1`` tails more)."""
+    import torch
+    from mmengine.analysis import FlopAnalyzer
+
+    from mtda.models.segmentor import build_segmentor
+
+    class Logits(torch.nn.Module):
+        def __init__(self, segmentor):
+            super().__init__()
+            self.segmentor = segmentor
+
+        def forward(self, image):
+            return self.segmentor(image, mode='tensor')
+
+    segmentor = build_segmentor(cfg).eval()
+    analyzer = FlopAnalyzer(Logits(segmentor), (torch.zeros(1, 3, *image_size),))
+    analyzer.unsupported_ops_warnings(False)
+    analyzer.uncalled_modules_warnings(False)
+    flops, tail_flops = analyzer.total(), analyzer.by_module()[f'segmentor.{tail}']
+    params = sum(p.numel() for p in segmentor.parameters())
+    tail_params = sum(p.numel() for name, p in segmentor.named_parameters()
+                      if name.startswith(tail + '.'))
+    extra = num_models - 1
+    return dict(image_size=list(image_size), params=params, flops=flops, tail=tail,
+                tail_params=tail_params, tail_flops=tail_flops,
+                zipped_trunk_params=params + extra * tail_params,
+                zipped_trunk_flops_all_tails=flops + extra * tail_flops)
 
 
 def _spread(values: Sequence[float]) -> dict:

@@ -19,9 +19,11 @@ from mtda.cli import ArgumentParser, run_tool  # noqa: E402
 
 
 def main(argv=None):
-    from experiments.layout import JobLayout
+    from experiments.layout import TARGETS, JobLayout
     from experiments.main_job import add_experiment_argument, Tools, add_process_arguments, load_experiment
-    from experiments.zipit_study import merge_steps, render_markdown, rows_of, summarise
+    from experiments.zipit_study import (merge_steps, model_cost, render_markdown, rows_of,
+                                         summarise)
+    from mtda.config import load_config
     from mtda.io.atomic import atomic_write_bytes
     parser = ArgumentParser(description=__doc__.splitlines()[0])
     add_experiment_argument(parser)
@@ -43,9 +45,17 @@ def main(argv=None):
     out = layouts[0].root
     runs = {root: {f'{setting}/{row}': record for (setting, row), record in rows.items()}
             for root, rows in per_seed.items()}
+    cost = model_cost(load_config(str(experiment.first_config)))
     atomic_write_bytes(out / 'zipit_study.json', (json.dumps(
-        dict(summary=summary, work_dirs=args.work_dirs, runs=runs), indent=1) + '\n').encode())
-    text = render_markdown(summary)
+        dict(summary=summary, cost=cost, work_dirs=args.work_dirs, runs=runs), indent=1)
+        + '\n').encode())
+    text = render_markdown(summary) + (
+        f'\nParameters and FLOPs per {cost["image_size"][0]}x{cost["image_size"][1]} image: every '
+        f'full merge {cost["params"] / 1e6:.2f} M, {cost["flops"] / 1e9:.3f} GFLOPs; the '
+        f'backbone-only zip {cost["zipped_trunk_params"] / 1e6:.2f} M ({len(TARGETS)} '
+        f'{cost["tail"]}s of {cost["tail_params"] / 1e6:.2f} M), {cost["flops"] / 1e9:.3f} '
+        f'GFLOPs per image through its domain\'s tail, '
+        f'{cost["zipped_trunk_flops_all_tails"] / 1e9:.3f} through all tails\n')
     atomic_write_bytes(out / 'zipit_study.md', text.encode())
     print(text)
     print(f'results: {out / "zipit_study.json"}, {out / "zipit_study.md"}')
