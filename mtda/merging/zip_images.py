@@ -54,15 +54,17 @@ def sample_images(folder, count: int, *, seed: int = 0) -> list[Path]:
 
 
 def image_batches(files, *, batch_size: int = BATCH_SIZE) -> list[list[np.ndarray]]:
-    """The images (BGR uint8) in batches of ``batch_size``, read once and kept for every pass."""
+    """The images (BGR uint8) in batches of at most ``batch_size`` images of one size (mmseg stacks
+    a test batch without padding), read once and kept for every pass."""
     import cv2
-    images = []
+    by_size: dict[tuple, list[np.ndarray]] = {}
     for path in files:
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:
             raise DataError(f'{path}: not a readable image')
-        images.append(image)
-    return [images[i:i + batch_size] for i in range(0, len(images), batch_size)]
+        by_size.setdefault(image.shape, []).append(image)
+    return [images[i:i + batch_size] for images in by_size.values()
+            for i in range(0, len(images), batch_size)]
 
 
 def run_segmentor(model: torch.nn.Module, batch: list, *, cfg) -> None:

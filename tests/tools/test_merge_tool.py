@@ -491,3 +491,18 @@ def test_bad_zipit_options_are_refused_in_one_line(setup, argv, message):
     status, err = run.returncode, run.stderr
     assert status != 0 and message in err and len(err.strip().splitlines()) == 1, err
     assert not (setup['folder'] / 'never.pth').exists()
+
+
+def test_zipit_images_are_batched_by_size_and_sampled_by_seed(tmp_path):
+    import cv2
+    import numpy as np
+
+    from mtda.merging.zip_images import image_batches, sample_images
+    for i in range(5):
+        size = (8, 6) if i % 2 else (4, 4)
+        cv2.imwrite(str(tmp_path / f'{i}.png'), np.full((*size, 3), i, dtype=np.uint8))
+    files = sample_images(tmp_path, 4, seed=1)
+    assert files == sample_images(tmp_path, 4, seed=1) and len(files) == 4
+    assert len(sample_images(tmp_path, 99)) == 5
+    batches = image_batches(sample_images(tmp_path, 5), batch_size=2)
+    assert [[int(image[0, 0, 0]) for image in batch] for batch in batches] == [[0, 2], [4], [1, 3]]
