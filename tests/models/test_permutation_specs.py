@@ -108,3 +108,27 @@ def test_an_unknown_head_or_an_auxiliary_head_is_refused_by_name():
     segmentor.auxiliary_head = torch.nn.Conv2d(1, 1, 1)
     with pytest.raises(MergeError, match='no permutation rule for auxiliary heads'):
         permutation_spec_of(segmentor)
+
+
+@pytest.mark.parametrize('config', TINY, ids=lambda c: c.split('/')[-1][:-3])
+def test_zipit_zips_a_reordered_copy_back_into_the_model(config):
+    """ZipIt! (alpha 0, beta 0) on each family's full graph: every feature of the reordered copy is
+    matched to the one it came from by its correlations over the images, so the zip is the model
+    (192 positions at the coarsest stage, so that few features correlate perfectly; two that are
+    near-copies of each other over the images may still swap, hence 1e-3, not 1e-5)."""
+    import copy
+
+    from mtda.merging.zipit import zip_models
+    segmentor = _segmentor(config)
+    spec = permutation_spec_of(segmentor)
+    other = copy.deepcopy(segmentor)
+    other.load_state_dict(permute_state(_state(segmentor), spec, random_permutations(spec, seed=2)))
+    generator = torch.Generator().manual_seed(0)
+    batches = [torch.randn(4, 3, 128, 128, generator=generator) for _ in range(3)]
+    zipped = zip_models([segmentor, other], spec, batches, _logits, alpha=0.0,
+                        recompute_batchnorm=False)
+    x = torch.randn(1, 3, 64, 64)
+    before = _logits(segmentor, x)
+    segmentor.load_state_dict(zipped.state_dict)
+    assert (_logits(segmentor, x) - before).abs().max() <= 1e-3 * max(1.0, float(before.abs().max()))
+    assert zipped.within_model_merges() == 0 and set(zipped.matches) == set(spec.groups)
