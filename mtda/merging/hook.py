@@ -43,7 +43,8 @@ from mtda.merging.files import (REBASIN, ZIPIT, MergedCheckpoints, MergeSpec, me
 from mtda.merging.zip_images import image_batches, run_segmentor, sample_images, source_image_folder
 from mtda.merging.zipit.checkpoints import zip_checkpoint_files
 from mtda.models.permutation_specs import permutation_spec_of
-from mtda.models.segmentor import batchnorm_types, load_state_strict, segmentor_of
+from mtda.models.segmentor import (batchnorm_types, build_segmentor, load_state_strict,
+                                   segmentor_of)
 
 
 @HOOKS.register_module()
@@ -139,8 +140,11 @@ class MergeHook(Hook):
         files = sample_images(folder, options['count'], seed=self.spec.method_seed)
         print_log(f'MergeHook: ZipIt! reads {len(files)} images of {folder}', logger='current')
         pipeline_cfg = copy.deepcopy(cfg)  # mmseg's inference edits the test pipeline it reads
+        # A plain segmentor of the config, with its own data preprocessor: a UDA wrapper's student
+        # has none (the wrapper preprocesses its batches).
+        plain = build_segmentor(cfg).to(next(segmentor.parameters()).device)
         merged = zip_checkpoint_files(
-            self.spec, segmentor, permutation_spec_of(segmentor), image_batches(files),
+            self.spec, plain, permutation_spec_of(plain), image_batches(files),
             functools.partial(run_segmentor, cfg=pipeline_cfg), kinds=kinds,
             config_domains=config_domains, batchnorm_types=batchnorm_types())
         zipped = merged.result.method_options
