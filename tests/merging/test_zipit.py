@@ -241,3 +241,23 @@ def test_zip_models_refuses_one_model_or_no_images():
         zip_models([net, _net(1)], _spec(net), [], _run)
     with pytest.raises(MergeError, match='one positive weight per model'):
         zip_models([net, _net(1)], _spec(net), _batches(), _run, weights=[1.0])
+
+
+def test_a_greedy_order_that_leaves_no_allowed_merge_merges_the_most_correlated_clusters():
+    # a0-b0, a1-c0, b1-c1 merge first; each pair of the three clusters then shares a model, so
+    # beta = 0 allows nothing and one merge is still needed: the most correlated pair of clusters
+    # by complete linkage on the plain correlations ({a0, b0} with {b1, c1}: min 0.3)
+    names = ['a0', 'a1', 'b0', 'b1', 'c0', 'c1']
+    correlation = torch.full((6, 6), 0.1, dtype=torch.float64)
+    for (x, y), value in {('a0', 'b0'): 0.9, ('a1', 'c0'): 0.8, ('b1', 'c1'): 0.7,
+                          ('a0', 'b1'): 0.3, ('a0', 'c1'): 0.3, ('b0', 'b1'): 0.3,
+                          ('b0', 'c1'): 0.3}.items():
+        i, j = names.index(x), names.index(y)
+        correlation[i, j] = correlation[j, i] = value
+    correlation.fill_diagonal_(1.0)
+    match = zip_match(correlation, 3, beta=0.0)
+    members = [sorted(names[k] for k in torch.nonzero(match.unmerge[:, j]).flatten().tolist())
+               for j in range(2)]
+    assert members == [['a0', 'b0', 'b1', 'c1'], ['a1', 'c0']]
+    assert match.within_model_merges() == 1
+    assert torch.allclose(match.merge @ match.unmerge, torch.eye(2, dtype=torch.float64))

@@ -14,7 +14,11 @@ O = N·C features; their correlation over a few images decides which to merge:
    each model may make ``int((O − C) // N · beta)`` of them, after which its within-model pairs
    are closed. mtda closes them from the start when the budget is 0, so ``beta = 0`` allows no
    within-model merge at all (the reference code lets one through before checking);
-4. merging stops at C clusters.
+4. merging stops at C clusters. With β = 0 (or α ≤ 0) a cluster holds at most one feature of each
+   model, and the greedy order can leave clusters of which no two may merge; mtda then merges the
+   most correlated of them regardless (complete linkage on the plain correlations), as few as it
+   takes, and counts them as within-model merges. (The reference code merges an arbitrary pair
+   there: its argmax over a matrix of −inf.)
 
 The result is the *unmerge* matrix U ∈ {0, 1}^{O×C} (feature k belongs to cluster j) and the *merge*
 matrix M ∈ R^{C×O}, the (weighted) mean of each cluster's members, so M U = I. Clusters are ordered
@@ -92,8 +96,7 @@ def zip_match(correlation: torch.Tensor, num_models: int, *, alpha: float = 0.5,
             of its members. Default uniform (ZipIt!'s mean).
 
     Raises:
-        MergeError: a matrix that does not split into N models, options out of range, or
-            (``alpha <= 0``) clusters that cannot be completed.
+        MergeError: a matrix that does not split into N models, or options out of range.
     """
     total = correlation.shape[0]
     if correlation.ndim != 2 or correlation.shape[1] != total or num_models < 2 \
@@ -108,6 +111,7 @@ def zip_match(correlation: torch.Tensor, num_models: int, *, alpha: float = 0.5,
         else torch.as_tensor(weights, dtype=torch.float64)
     sims = correlation.double().clone()
     sims.fill_diagonal_(float('-inf'))
+    plain = sims.clone()  # the same linkage without the restrictions, for a stuck greedy
     budget = [int((total - width) // num_models * beta)] * num_models
     same_model = model_of[:, None] == model_of[None, :]
     for m in range(num_models):
@@ -120,17 +124,18 @@ def zip_match(correlation: torch.Tensor, num_models: int, *, alpha: float = 0.5,
     for _ in range(total - width):
         row = int(best.argmax())
         col = int(best_at[row])
-        if best[row] == float('-inf'):
-            raise MergeError(f'ZipIt: {int(alive.sum())} clusters left for {width} features and '
-                             'no allowed merge; use alpha > 0 or a larger beta')
+        if best[row] == float('-inf'):  # no allowed merge left: the most correlated pair
+            flat = int(plain.argmax())
+            row, col = divmod(flat, total)
         row, col = min(row, col), max(row, col)
         within = bool(same_model[row, col])
-        merged = torch.minimum(sims[row], sims[col])
-        if alpha > 0:
-            merged = merged * alpha
-        sims[row], sims[:, row] = merged, merged
-        sims[row, row] = float('-inf')
-        sims[col], sims[:, col] = float('-inf'), float('-inf')
+        for matrix in (sims, plain):
+            merged = torch.minimum(matrix[row], matrix[col])
+            if alpha > 0:
+                merged = merged * alpha
+            matrix[row], matrix[:, row] = merged, merged
+            matrix[row, row] = float('-inf')
+            matrix[col], matrix[:, col] = float('-inf'), float('-inf')
         alive[col] = False
         cluster[cluster == col] = row
         holds[row] |= holds[col]
