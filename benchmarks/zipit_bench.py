@@ -88,7 +88,7 @@ def main(argv=None):
     correlations = collect_correlations(models, feature_points(first, spec, groups), batches, run)
     seconds['correlations'] = time.perf_counter() - start
     start = time.perf_counter()
-    matches = {g: zip_match(correlations[g], args.n, alpha=1.0, beta=0.0) for g in groups}
+    matches = {g: zip_match(correlations.pop(g), args.n, alpha=1.0, beta=0.0) for g in groups}
     seconds['matching'] = time.perf_counter() - start
     start = time.perf_counter()
     zipped = zip_state_dicts(states, spec, matches)

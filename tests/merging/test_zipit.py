@@ -171,7 +171,7 @@ def test_feature_correlations_are_those_of_the_readers_inputs():
     feats = [torch.cat([m[:3](b).permute(0, 2, 3, 1).reshape(-1, 6) for b in batches])
              for m in (net, other)]
     expected = torch.corrcoef(torch.cat(feats, dim=1).T.double())
-    assert torch.allclose(got["h1"], expected, atol=1e-5)  # float32 sums, as the reference
+    assert torch.allclose(got["h1"].double(), expected, atol=1e-5)  # float32, as the reference
 
 
 def test_a_group_no_layer_reads_is_refused_with_its_name():

@@ -120,7 +120,7 @@ class _Capture:
 def collect_correlations(models: Sequence[nn.Module], points: Mapping[str, Sequence[FeaturePoint]],
                          batches: Iterable[Any], run: Callable[[nn.Module, Any], None],
                          ) -> dict[str, torch.Tensor]:
-    """The ``[N·C, N·C]`` correlation of each group's features over ``batches``.
+    """The ``[N·C, N·C]`` correlation (float32) of each group's features over ``batches``.
 
     Args:
         models: the N models, of one architecture, in merge order.
@@ -166,4 +166,6 @@ def collect_correlations(models: Sequence[nn.Module], points: Mapping[str, Seque
     if missing:
         raise MergeError(f'ZipIt: feature space {missing[0]!r} was never read while running the '
                          'images; check that the models run their whole forward pass on them')
-    return {g: correlation_from_moments(sums[g], outers[g], counts[g]) for g in points}
+    # float32 correlations (values in [-1, 1]), each moment matrix let go as soon as it is read
+    return {g: correlation_from_moments(sums.pop(g), outers.pop(g), counts[g]).float()
+            for g in points}

@@ -111,7 +111,6 @@ def zip_match(correlation: torch.Tensor, num_models: int, *, alpha: float = 0.5,
         else torch.as_tensor(weights, dtype=torch.float64)
     sims = correlation.double().clone()
     sims.fill_diagonal_(float('-inf'))
-    plain = sims.clone()  # the same linkage without the restrictions, for a stuck greedy
     budget = [int((total - width) // num_models * beta)] * num_models
     same_model = model_of[:, None] == model_of[None, :]
     for m in range(num_models):
@@ -125,17 +124,15 @@ def zip_match(correlation: torch.Tensor, num_models: int, *, alpha: float = 0.5,
         row = int(best.argmax())
         col = int(best_at[row])
         if best[row] == float('-inf'):  # no allowed merge left: the most correlated pair
-            flat = int(plain.argmax())
-            row, col = divmod(flat, total)
+            row, col = _most_correlated_clusters(correlation, cluster, alive)
         row, col = min(row, col), max(row, col)
         within = bool(same_model[row, col])
-        for matrix in (sims, plain):
-            merged = torch.minimum(matrix[row], matrix[col])
-            if alpha > 0:
-                merged = merged * alpha
-            matrix[row], matrix[:, row] = merged, merged
-            matrix[row, row] = float('-inf')
-            matrix[col], matrix[:, col] = float('-inf'), float('-inf')
+        merged = torch.minimum(sims[row], sims[col])
+        if alpha > 0:
+            merged = merged * alpha
+        sims[row], sims[:, row] = merged, merged
+        sims[row, row] = float('-inf')
+        sims[col], sims[:, col] = float('-inf'), float('-inf')
         alive[col] = False
         cluster[cluster == col] = row
         holds[row] |= holds[col]
@@ -159,6 +156,22 @@ def zip_match(correlation: torch.Tensor, num_models: int, *, alpha: float = 0.5,
     weighted = unmerge * weights[model_of][:, None]
     merge = (weighted / weighted.sum(dim=0, keepdim=True)).T.contiguous()
     return ZipMatch(merge, unmerge, num_models)
+
+
+def _most_correlated_clusters(correlation: torch.Tensor, cluster: torch.Tensor,
+                              alive: torch.Tensor) -> tuple[int, int]:
+    """The two live clusters (their representatives) whose least correlated members are the most
+    correlated: complete linkage on the plain correlations, none of the matching's restrictions."""
+    heads = torch.nonzero(alive).flatten()
+    slot = torch.searchsorted(heads, cluster)  # each feature's cluster, 0..K-1
+    count = len(heads)
+    rows = torch.full((count, correlation.shape[1]), float('inf'), dtype=torch.float64)
+    rows.scatter_reduce_(0, slot[:, None].expand_as(correlation), correlation.double(), 'amin')
+    linkage = torch.full((count, count), float('inf'), dtype=torch.float64)
+    linkage.scatter_reduce_(1, slot[None, :].expand(count, -1), rows, 'amin')
+    linkage.fill_diagonal_(float('-inf'))
+    first, second = divmod(int(linkage.argmax()), count)
+    return int(heads[first]), int(heads[second])
 
 
 def _close_within(sims: torch.Tensor, model_of: torch.Tensor, model: int) -> None:

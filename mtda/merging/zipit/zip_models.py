@@ -129,8 +129,8 @@ def zip_models(models: Sequence[nn.Module], spec: PermutationSpec, batches: Sequ
     groups, tail_keys = split_at(spec, list(states[0]), until)
     points = feature_points(models[0], spec, groups)
     correlations = collect_correlations(models, points, batches, run)
-    matches: Mapping[str, ZipMatch] = {
-        group: zip_match(correlations[group], count, alpha=alpha, beta=beta, weights=weights)
+    matches: Mapping[str, ZipMatch] = {  # each correlation let go once matched
+        group: zip_match(correlations.pop(group), count, alpha=alpha, beta=beta, weights=weights)
         for group in groups}
     zipped = Zipped(zip_state_dicts(states, spec, matches, weights=weights),
                     [unzip_tail(state, i, spec, matches, tail_keys)
