@@ -18,6 +18,11 @@ one run:
 
 The correlation time and memory grow with the images (the moments are summed per batch; their
 size does not grow), so a run on a few images gives the per-image cost of a larger sample.
+
+``--matching-only`` skips the images: it times the greedy matching on the correlation of random
+features for one group of each distinct width and sums over the spec's groups, an estimate of the
+matching phase (its iterations, O − C per group, do not depend on the data) for models whose full
+zip takes too long to run here.
 """
 import argparse
 import copy
@@ -41,6 +46,8 @@ def main(argv=None):
     parser.add_argument('--batch', type=int, default=2, help='images per forward pass')
     parser.add_argument('--until', help='--zip-until: zip only the entries before MODULE')
     parser.add_argument('--threads', type=int, help='torch threads (default: torch\'s)')
+    parser.add_argument('--matching-only', action='store_true',
+                        help='estimate the matching phase alone, on random correlations')
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -56,6 +63,9 @@ def main(argv=None):
     cfg = load_config(args.config)
     torch.manual_seed(0)
     first = build_segmentor(cfg).eval()
+    spec = permutation_spec_of(first)
+    if args.matching_only:
+        return estimate_matching(spec, args.n, zip_match)
     models = [first]
     for _ in range(args.n - 1):
         model = copy.deepcopy(first)
@@ -64,7 +74,6 @@ def main(argv=None):
                 if value.is_floating_point():
                     value.add_(0.01 * value.std().nan_to_num() * torch.randn_like(value))
         models.append(model)
-    spec = permutation_spec_of(first)
     batches = [torch.randn(min(args.batch, args.images - i), 3, args.size, args.size)
                for i in range(0, args.images, args.batch)]
 
@@ -111,6 +120,21 @@ def main(argv=None):
           f'  ({zip_seconds:.1f} s / {seconds["forward passes"]:.1f} s)')
     print(f'memory: peak {peak / 2**30:.2f} GiB above the built models; / one model '
           f'({model_bytes / 2**20:.0f} MiB): {peak / model_bytes:.1f}')
+
+
+def estimate_matching(spec, count: int, zip_match) -> None:
+    """Print the matching time of every group, from one timed match per distinct width."""
+    seconds = {}
+    for width in sorted(set(spec.sizes.values())):
+        features = torch.randn(4 * count * width, count * width, generator=torch.Generator()
+                               .manual_seed(width))
+        correlation = torch.corrcoef(features.T)
+        start = time.perf_counter()
+        zip_match(correlation, count, alpha=1.0, beta=0.0)
+        seconds[width] = time.perf_counter() - start
+    total = sum(seconds[size] for size in spec.sizes.values())
+    print(f'matching estimate: {len(spec.sizes)} groups, {spec.units} units, {count} models: '
+          f'{total:.0f} s ({", ".join(f"{w}: {t:.1f} s" for w, t in seconds.items())} per group)')
 
 
 if __name__ == '__main__':
