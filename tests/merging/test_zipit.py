@@ -261,3 +261,14 @@ def test_a_greedy_order_that_leaves_no_allowed_merge_merges_the_most_correlated_
     assert members == [['a0', 'b0', 'b1', 'c1'], ['a1', 'c0']]
     assert match.within_model_merges() == 1
     assert torch.allclose(match.merge @ match.unmerge, torch.eye(2, dtype=torch.float64))
+
+
+def test_a_read_beyond_max_positions_keeps_every_kth_position_in_every_model():
+    from mtda.merging.zipit.features import FeaturePoint
+    x = torch.randn(1, 5, 100, 100)
+    point = FeaturePoint('m', 1, offset=1, size=3)
+    rows = point.take(x, max_positions=4096)
+    expected = x[:, 1:4].permute(0, 2, 3, 1).reshape(-1, 3)[::3]  # ceil(10000 / 4096) = 3
+    assert rows.shape == (3334, 3) and torch.equal(rows, expected)
+    assert torch.equal(point.take(x[:, :, :10, :10]), x[:, 1:4, :10, :10].permute(0, 2, 3, 1)
+                       .reshape(-1, 3))

@@ -25,7 +25,13 @@ from mtda.errors import MergeError
 from mtda.merging.rebasin.spec import PermutationSpec
 from mtda.merging.zipit.matching import correlation_from_moments
 
-__all__ = ['FeaturePoint', 'collect_correlations', 'feature_points']
+__all__ = ['MAX_POSITIONS', 'FeaturePoint', 'collect_correlations', 'feature_points']
+
+#: positions kept of one read of a feature space (a regular subsample beyond it, the same in every
+#: model): bounds the memory of the N models' features held per batch. A ResNet-101 stage read by
+#: 23 blocks at 64x64 otherwise holds 23 x 8192 x 1024 floats per model for two 512² images
+#: (measured peak 13.1 GiB for four models; benchmarks/zipit_bench.py).
+MAX_POSITIONS = 4096
 
 
 @dataclass(frozen=True)
@@ -38,10 +44,13 @@ class FeaturePoint:
     offset: int
     size: int
 
-    def take(self, inputs: torch.Tensor) -> torch.Tensor:
-        """``[positions, size]``: the group's channels of one input, one row per position."""
+    def take(self, inputs: torch.Tensor, max_positions: int = MAX_POSITIONS) -> torch.Tensor:
+        """``[positions, size]``: the group's channels of one input, one row per position (every
+        k-th position if there are more than ``max_positions``)."""
         block = inputs.narrow(self.channel_dim, self.offset, self.size)
-        return block.movedim(self.channel_dim, -1).reshape(-1, self.size)
+        rows = block.movedim(self.channel_dim, -1).reshape(-1, self.size)
+        step = -(-rows.shape[0] // max_positions)
+        return rows[::step].clone() if step > 1 else rows
 
 
 def _reader(module: nn.Module, param: str, dim: int) -> Optional[int]:
