@@ -3,11 +3,12 @@
 For main-job work dirs of several seeds (:class:`~experiments.layout.JobLayout`; each seed starts
 its four stage-one runs from its own shared init, so two seeds' models do not share an init):
 
-* **shared init** (one seed's four models): the average (the main job's ``merged/pool``), Git
-  Re-Basin and ZipIt!, full and backbone-only (the main job's ``methods/``), and ZipIt! on 16 and
-  256 source images beside the main job's 64 (the image-count sweep);
+* **shared init** (one seed's four models): the average, and the averaged encoder with each
+  domain's own head (the main job's ``merged/pool`` and ``merged/own_heads``), Git Re-Basin and
+  ZipIt!, full and backbone-only (the main job's ``methods/``), and ZipIt! on 16 and 256 source
+  images beside the main job's 64 (the image-count sweep);
 * **different init** (Cityscapes and ACDC of seed s, IDD and Dark Zurich of the next seed): the
-  same four merges (``--allow-different-init`` for the average and Re-Basin).
+  same five merges (``--allow-different-init`` for the average and Re-Basin).
 
 Every merge is ``tools/merge.py`` with its defaults, evaluated on the four targets; its
 results.json goes to ``<work dir>/zipit/<row>/``. :func:`summarise` pairs the rows within each
@@ -26,6 +27,8 @@ ZIP_ROWS = (
     ('zipit_16', 'shared', 'ZipIt!, 16 images', ('--method', 'zipit', '--zip-count', '16')),
     ('zipit_256', 'shared', 'ZipIt!, 256 images', ('--method', 'zipit', '--zip-count', '256')),
     ('average', 'different', 'average', ('--allow-different-init',)),
+    ('own_heads', 'different', 'average encoder, own heads',
+     ('--allow-different-init', '--heads', 'separate')),
     ('rebasin', 'different', 'Git Re-Basin', ('--method', 'rebasin', '--allow-different-init')),
     ('zipit', 'different', 'ZipIt!, 64 images', ('--method', 'zipit')),
     ('zipit_backbone', 'different', 'ZipIt! backbone, own heads',
@@ -60,7 +63,8 @@ def rows_of(layout: JobLayout) -> dict:
 
     def one(folder: Path) -> dict:
         return read_results(folder / 'results.json')[0]
-    folders = {('shared', 'average'): layout.root / 'merged' / 'pool'}
+    folders = {('shared', 'average'): layout.root / 'merged' / 'pool',
+               ('shared', 'own_heads'): layout.root / 'merged' / 'own_heads'}
     for row in METHOD_ROWS:
         if row.method in ('rebasin', 'zipit'):
             folders[('shared', row.folder)] = layout.method_dir(row.folder)

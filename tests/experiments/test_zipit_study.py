@@ -15,8 +15,9 @@ def test_the_different_init_set_takes_idd_and_dark_zurich_from_the_partner_seed(
     layout, partner = JobLayout(tmp_path / 'seed0'), JobLayout(tmp_path / 'seed1')
     steps = merge_steps('config.py', layout, partner)
     by_out = {str(args[args.index('--out') + 1].parent.name): args for _, args, _ in steps}
-    assert sorted(by_out) == ['different_average', 'different_rebasin', 'different_zipit',
-                              'different_zipit_backbone', 'shared_zipit_16', 'shared_zipit_256']
+    assert sorted(by_out) == ['different_average', 'different_own_heads', 'different_rebasin',
+                              'different_zipit', 'different_zipit_backbone', 'shared_zipit_16',
+                              'shared_zipit_256']
     weights = by_out['different_zipit'][1:5]
     assert [w.parts[-5] for w in weights] == ['seed0', 'seed1', 'seed0', 'seed1']
     assert [w.parts[-3] for w in weights] == list(TARGETS)
@@ -27,7 +28,7 @@ def test_the_different_init_set_takes_idd_and_dark_zurich_from_the_partner_seed(
     done = tmp_path / 'seed0' / 'zipit' / 'shared_zipit_16'
     done.mkdir(parents=True)
     (done / 'results.json').write_text('{}')
-    assert len(merge_steps('config.py', layout, partner)) == 5
+    assert len(merge_steps('config.py', layout, partner)) == 6
 
 
 def test_summary_pairs_each_row_with_its_settings_average_within_a_seed():
