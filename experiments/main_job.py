@@ -173,7 +173,8 @@ def tiny_experiment(configs_dir, family: str = DEFAULT_FAMILY) -> Experiment:
 
 def add_experiment_argument(parser) -> None:
     """The optional ``CONFIG`` of the study tools: the experiment config the main job ran."""
-    default = Path(__file__).resolve().parents[1] / 'configs' / 'mtda' / f'gta2all_{DEFAULT_FAMILY}.py'
+    configs = Path(__file__).resolve().parents[1] / 'configs'
+    default = configs / 'mtda' / f'gta2all_{DEFAULT_FAMILY}.py'
     parser.add_argument('config', nargs='?', default=str(default), metavar='CONFIG',
                         help='experiment config (configs/mtda/*.py; default: the '
                              f'{DEFAULT_FAMILY} miniature)')

@@ -16,9 +16,10 @@ another parameter rule on the task vectors against ``--base`` (task arithmetic, 
 BatchNorm statistics still follow ``--buffers``); ``--method rebasin`` first permutes every input onto
 the first by Git Re-Basin's weight matching, then averages; ``--method zipit`` matches features on
 a few images (the source images by default: not data-free) and zips the models feature by feature,
-up to ``--zip-until`` (the rest kept per domain, evaluated as ``--heads separate`` is). The merge happens in a
-``MergeHook`` registered on CONFIG's runner (:func:`mtda.apis.merge_checkpoints`), so the merged
-model is evaluated by the config's own test loop; results.json/md/csv go to the work dir.
+up to ``--zip-until`` (the rest kept per domain, evaluated as ``--heads separate`` is). The merge
+happens in a ``MergeHook`` registered on CONFIG's runner (:func:`mtda.apis.merge_checkpoints`), so
+the merged model is evaluated by the config's own test loop; results.json/md/csv go to the work
+dir.
 ``--no-eval`` only merges and saves (no data needed). The terminal shows warnings and the table;
 mmengine's full log goes to the file named at the end (``--verbose``: to the terminal too).
 """

@@ -21,7 +21,8 @@ from mtda.cli import ArgumentParser, run_tool  # noqa: E402
 
 def main(argv=None):
     from experiments.layout import JobLayout
-    from experiments.main_job import add_experiment_argument, add_process_arguments, load_experiment, tools_from_arguments
+    from experiments.main_job import (add_experiment_argument, add_process_arguments,
+                                      load_experiment, tools_from_arguments)
     from experiments.stage_one_report import (render_markdown, run_oracles, stage_one_numbers,
                                               summarise)
     from mtda.errors import MtdaError

@@ -20,7 +20,8 @@ from mtda.cli import ArgumentParser, run_tool  # noqa: E402
 
 def main(argv=None):
     from experiments.layout import TARGETS, JobLayout
-    from experiments.main_job import add_experiment_argument, Tools, add_process_arguments, load_experiment
+    from experiments.main_job import (add_experiment_argument, add_process_arguments,
+                                      load_experiment, tools_from_arguments)
     from experiments.zipit_study import (merge_steps, model_cost, render_markdown, rows_of,
                                          summarise)
     from mtda.config import load_config
@@ -36,7 +37,7 @@ def main(argv=None):
                      'takes models from two seeds)')
     experiment = load_experiment(args.config)
     layouts = [JobLayout(d) for d in args.work_dirs]
-    tools = Tools(REPO / 'tools', jobs=args.jobs or 1, threads=args.threads)
+    tools = tools_from_arguments(REPO / 'tools', args)
     for i, layout in enumerate(layouts):
         tools.run_all(merge_steps(experiment.first_config, layout,
                                   layouts[(i + 1) % len(layouts)]))

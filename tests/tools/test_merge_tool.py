@@ -478,7 +478,8 @@ def test_a_partial_zip_is_evaluated_with_each_domains_own_tail(setup):
 
 @pytest.mark.parametrize('argv,message', [
     (['--zip-until', 'decode_head'], '--zip-until applies to --method zipit'),
-    (['--method', 'zipit', '--zip-images', 'no/such/folder'], '--zip-images no/such/folder: no such folder'),
+    (['--method', 'zipit', '--zip-images', 'no/such/folder'],
+     '--zip-images no/such/folder: no such folder'),
     (['--method', 'zipit', '--heads', 'separate'], 'pass --zip-until decode_head'),
     (['--method', 'zipit', '--zip-beta', '2'], '--zip-beta 2.0 in [0, 1]'),
     (['--method', 'zipit', '--zip-until', 'backbone.nothing', '--zip-count', '2'],
