@@ -41,7 +41,7 @@ PARTNER_TARGETS = ('idd', 'dark_zurich')
 def single_weights(layout: JobLayout, partner: JobLayout, setting: str) -> list:
     """The four stage-one exports of a setting, in target order."""
     return [(partner if setting == 'different' and t in PARTNER_TARGETS else layout)
-            .stage_one_dir(t) / 'weights' / 'final.pth' for t in TARGETS]
+            .stage_one_weights(t) for t in TARGETS]
 
 
 def merge_steps(config, layout: JobLayout, partner: JobLayout) -> list:

@@ -474,6 +474,13 @@ def test_a_partial_zip_is_evaluated_with_each_domains_own_tail(setup):
         assert torch.equal(heads[domain][classifier], _state(setup[source])[classifier])
     results = json.loads((folder / 'eval_zipit_partial' / 'results.json').read_text())
     assert list(results['domains']) == ['cityscapes', 'dark_zurich'] and results['hmean'] >= 0
+    # tools/test.py on the file evaluates each domain through the same tail: the same scores
+    run = run_tool_in_process('test.py', setup['config'], folder / 'zipit_partial.pth',
+                              '--work-dir', folder / 'test_zipit_partial', cwd=setup['root'])
+    assert run.returncode == 0, run.stderr
+    tested = json.loads((folder / 'test_zipit_partial' / 'results.json').read_text())
+    assert {d: v['mIoU'] for d, v in tested['domains'].items()} == \
+        {d: v['mIoU'] for d, v in results['domains'].items()}
 
 
 @pytest.mark.parametrize('argv,message', [
