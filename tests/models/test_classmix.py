@@ -48,6 +48,22 @@ def test_batch_wide_draw_can_miss_an_images_classes():
     assert 0.05 < pasted_counts.count(0) / 300 < 0.17
 
 
+def test_the_draw_is_uniform_over_the_subsets_of_half_the_classes():
+    # 4 classes (one of them 255, DAFormer's ignore value, drawn like any class): each of the
+    # C(4, 2) = 6 pairs should come up 1/6 of the time
+    labels = torch.tensor([[0, 3, 7, 255]]).view(1, 1, 4)
+    generator = torch.Generator().manual_seed(3)
+    counts = {}
+    draws = 3000
+    for _ in range(draws):
+        pasted = tuple(labels[class_mix_masks(labels, generator=generator)].tolist())
+        counts[pasted] = counts.get(pasted, 0) + 1
+    assert len(counts) == 6 and all(len(pair) == 2 for pair in counts)
+    expected = draws / 6
+    chi_square = sum((n - expected) ** 2 / expected for n in counts.values())
+    assert chi_square < 20.5  # the 0.001 quantile of chi-square with 5 degrees of freedom
+
+
 def test_ignore_index_and_channel_dim_and_reproducibility():
     labels = torch.tensor([[[255, 255, 0, 1]]]).unsqueeze(1)   # (1, 1, 1, 4)
     for seed in range(10):

@@ -133,6 +133,9 @@ class DAFormerUDA(BaseSegmentor):
         self.blur = blur
         self.feature_distance_weight = feature_distance_weight
         self.feature_distance_classes = tuple(feature_distance_classes)
+        # moves with the model: selecting thing pixels needs no host-to-device copy on a GPU
+        self.register_buffer('thing_classes', torch.tensor(self.feature_distance_classes,
+                                                           dtype=torch.long), persistent=False)
         self.feature_distance_scale_min_ratio = feature_distance_scale_min_ratio
         self.feature_distance_stage = feature_distance_stage
         self.sequential_backward = sequential_backward
@@ -216,13 +219,6 @@ class DAFormerUDA(BaseSegmentor):
         with torch.inference_mode():
             return self.teacher.encode_decode(inputs, metas)
 
-    def _normalisation(self) -> tuple:
-        """The data preprocessor's mean and std as Python lists, read from the device once."""
-        if getattr(self, '_mean_std', None) is None:
-            self._mean_std = (self.data_preprocessor.mean.flatten().tolist(),
-                              self.data_preprocessor.std.flatten().tolist())
-        return self._mean_std
-
     def uda_loss(self, source: dict, target: dict) -> Dict[str, torch.Tensor]:
         """All losses of one DAFormer iteration (see the module docstring), for one backward.
 
@@ -286,7 +282,7 @@ class DAFormerUDA(BaseSegmentor):
             with record_function('uda.feature_distance'):
                 losses['src.loss_imnet_fd'] = feature_distance_loss(
                     feats[stage], imnet_feats[stage], src_label,
-                    thing_classes=self.feature_distance_classes,
+                    thing_classes=self.thing_classes,
                     scale_min_ratio=self.feature_distance_scale_min_ratio,
                     lambda_=self.feature_distance_weight)
         return losses, src_label
@@ -307,9 +303,9 @@ class DAFormerUDA(BaseSegmentor):
         # ClassMix + strong augmentation
         with record_function('uda.mix_augment'):
             masks = class_mix_masks(src_label, per_sample=self.mix_per_sample)
-            mean, std = self._normalisation()
-            mixed_img = strong_augment(
-                mix(masks, src_img, tgt_img), mean=mean, std=std,
+            mixed_img = strong_augment(  # the preprocessor's own (device) mean and std
+                mix(masks, src_img, tgt_img), mean=self.data_preprocessor.mean,
+                std=self.data_preprocessor.std,
                 color_jitter_strength=self.color_jitter_strength,
                 color_jitter_probability=self.color_jitter_probability, blur=self.blur)
             mixed_label = mix(masks, src_label[:, 0], pseudo_label)

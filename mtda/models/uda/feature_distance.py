@@ -19,7 +19,7 @@ weights nor breaks the backward pass.
 Torch only: no mmseg / mmengine import.
 """
 from collections.abc import Sequence
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -49,20 +49,24 @@ def downscale_label_ratio(labels: torch.Tensor, *, scale_factor: int, min_ratio:
     if labels.dim() != 4 or labels.shape[1] != 1:
         raise ValueError(f'labels must be (N, 1, H, W) or (N, H, W), got {tuple(labels.shape)}')
     valid = (labels == ignore_index) | ((labels >= 0) & (labels < num_classes))
-    if not bool(valid.all()):
-        raise ValueError(f'labels hold values outside [0, {num_classes}) and {ignore_index}')
+    message = f'labels hold values outside [0, {num_classes}) and {ignore_index}'
+    if labels.device.type == 'cpu':
+        if not bool(valid.all()):
+            raise ValueError(message)
+    else:  # checked on the device: reading the answer on the host would wait for the GPU
+        torch._assert_async(valid.all(), message)
     # the ignore value votes as an extra class num_classes
     votes = torch.where(labels == ignore_index, torch.full_like(labels, num_classes), labels).long()
     one_hot = F.one_hot(votes[:, 0], num_classes + 1).permute(0, 3, 1, 2).float()
     shares = F.avg_pool2d(one_hot, kernel_size=scale_factor)
     share, winner = shares.max(dim=1, keepdim=True)
-    winner[(winner == num_classes) | (share < min_ratio)] = ignore_index
+    winner.masked_fill_((winner == num_classes) | (share < min_ratio), ignore_index)
     return winner[:, 0] if squeeze else winner
 
 
 def feature_distance_loss(student_feat: torch.Tensor, frozen_feat: torch.Tensor,
                           labels: Optional[torch.Tensor], *,
-                          thing_classes: Optional[Sequence[int]],
+                          thing_classes: Union[Sequence[int], torch.Tensor, None],
                           num_classes: int = 19, scale_min_ratio: float = 0.75,
                           lambda_: float = 0.005, ignore_index: int = 255) -> torch.Tensor:
     """``lambda_`` times the mean over thing pixels of ``||student_feat - frozen_feat||_2``.
@@ -73,7 +77,9 @@ def feature_distance_loss(student_feat: torch.Tensor, frozen_feat: torch.Tensor,
         labels: ``(N, 1, H, W)`` or ``(N, H, W)`` source labels, ``H`` a multiple of ``h``
             (``None`` only with ``thing_classes=None``).
         thing_classes: classes whose pixels are compared (DAFormer: 6, 7, 11..18; see
-            ``mtda.datasets.label_maps.THING_CLASSES``); ``None`` compares every pixel.
+            ``mtda.datasets.label_maps.THING_CLASSES``), a sequence or an integer tensor (a
+            tensor on the features' device saves a host-to-device copy, which waits for the
+            GPU); ``None`` compares every pixel.
         num_classes: number of real classes (the vote of :func:`downscale_label_ratio`).
         scale_min_ratio: ``min_ratio`` of :func:`downscale_label_ratio`.
         lambda_: loss weight.
@@ -99,8 +105,10 @@ def feature_distance_loss(student_feat: torch.Tensor, frozen_feat: torch.Tensor,
     if reduced.shape != distance.shape:
         raise ValueError(f'labels {tuple(labels.shape)} do not reduce to the feature map '
                          f'{tuple(student_feat.shape)} (got {tuple(reduced.shape)})')
-    things = torch.as_tensor(list(thing_classes), device=reduced.device, dtype=reduced.dtype)
+    if not torch.is_tensor(thing_classes):
+        thing_classes = list(thing_classes)
+    things = torch.as_tensor(thing_classes, device=reduced.device, dtype=reduced.dtype)
     selected = torch.isin(reduced, things)
-    if not bool(selected.any()):
-        return distance.sum() * 0.0
-    return lambda_ * distance[selected].mean()
+    # the mean over the selected pixels without reading their count on the host
+    total = torch.where(selected, distance, torch.zeros_like(distance)).sum()
+    return lambda_ * total / selected.sum().clamp_min(1)

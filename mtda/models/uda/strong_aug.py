@@ -25,7 +25,7 @@ reproduces the augmentation. Torch (and torchvision's functional hue) only: no m
 """
 import math
 from collections.abc import Sequence
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 from torchvision.transforms.v2 import functional as TF
@@ -122,7 +122,8 @@ def gaussian_blur(images: torch.Tensor, *, generator: Optional[torch.Generator] 
                         for image, sigma in zip(images, sigmas)])
 
 
-def strong_augment(images: torch.Tensor, *, mean: Sequence[float], std: Sequence[float],
+def strong_augment(images: torch.Tensor, *, mean: Union[Sequence[float], torch.Tensor],
+                   std: Union[Sequence[float], torch.Tensor],
                    generator: Optional[torch.Generator] = None,
                    color_jitter_strength: float = 0.2, color_jitter_probability: float = 0.2,
                    blur: bool = True) -> torch.Tensor:
@@ -131,8 +132,10 @@ def strong_augment(images: torch.Tensor, *, mean: Sequence[float], std: Sequence
     Args:
         images: ``(N, 3, H, W)`` RGB images normalised as ``(x - mean) / std`` with ``x`` in
             ``[0, 255]`` (the output of ``SegDataPreProcessor``).
-        mean: per-channel mean in 0..255 units (e.g. ``[123.675, 116.28, 103.53]``).
-        std: per-channel std in 0..255 units (e.g. ``[58.395, 57.12, 57.375]``).
+        mean: per-channel mean in 0..255 units (e.g. ``[123.675, 116.28, 103.53]``), a
+            sequence or a tensor of 3 values (one on the images' device, such as
+            ``SegDataPreProcessor.mean``, saves a host-to-device copy, which waits for the GPU).
+        std: per-channel std in 0..255 units (e.g. ``[58.395, 57.12, 57.375]``), likewise.
         generator: random source (``None``: torch's global generator).
         color_jitter_strength: ``s`` of :func:`color_jitter`.
         color_jitter_probability: ``probability`` of :func:`color_jitter`.
