@@ -2,7 +2,8 @@
 
     python benchmarks/uda_step_bench.py [--size miniature|mitb5] [--config C] [--batch B]
                                         [--crop H W] [--iters N] [--warmup W] [--device cpu|cuda]
-                                        [--threads T] [--compile] [--bf16] [--no-memory]
+                                        [--threads T] [--compile [--compile-mode M]] [--bf16]
+                                        [--no-memory]
 
 Both steps are built from one stage-one config (``--size`` picks one: the EfficientNet-Lite0
 miniature at its 64x64 training crop, or MiT-B5 + DAFormer head at 512x512; batch 2 in both), with
@@ -32,7 +33,9 @@ subprocess that builds its model, optimiser and batch and runs two steps; on CUD
 ``--bf16`` trains both under bfloat16 autocast (on a GPU mmengine's ``AmpOptimWrapper``, what
 ``tools/train.py --amp --amp-dtype bfloat16`` uses; on a CPU, where that wrapper refuses to run,
 ``torch.autocast('cpu')`` around the step): each changes both steps, so their effect on the
-ratio and on the absolute times is printed as measured.
+ratio and on the absolute times is printed as measured, and the plain supervised step (eager,
+float32) is timed beside them as the reference of both. On CUDA the host-device synchronisations
+of one step of each kind are counted, with the lines that cause them.
 """
 import argparse
 import json
@@ -67,6 +70,9 @@ def parse_args(argv=None):
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--threads', type=int, help='torch threads (default: torch\'s)')
     parser.add_argument('--compile', action='store_true', help='torch.compile backbones and heads')
+    parser.add_argument('--compile-mode', default='default',
+                        choices=('default', 'reduce-overhead', 'max-autotune-no-cudagraphs'),
+                        help='torch.compile mode with --compile')
     parser.add_argument('--bf16', action='store_true', help='bfloat16 autocast of the forwards')
     parser.add_argument('--no-memory', action='store_true', help='skip the peak-memory runs')
     parser.add_argument('--seed', type=int, default=0)
@@ -115,8 +121,9 @@ def build(args, kind: str):
         optim_cfg.update(type='AmpOptimWrapper', dtype='bfloat16')
     optim = build_optim_wrapper(model, optim_cfg)
     if args.compile:
+        mode = None if args.compile_mode == 'default' else args.compile_mode
         for module in _compiled_parts(model, kind):
-            module.compile()
+            module.compile(mode=mode)
     # the teacher's weight of a mid-run iteration (the first iteration copies the student)
     MessageHub.get_current_instance().update_info('iter', 1000)
     source = _batch(args, device, seed=1)
@@ -167,9 +174,18 @@ def _now(device: str) -> float:
     return time.perf_counter()
 
 
+EAGER = 'supervised, eager fp32'
+
+
 def time_steps(args) -> tuple:
-    """``({kind: median seconds}, the UDA step)``: the two kinds alternate, after the warm-up."""
+    """``({kind: median seconds}, {kind: step})``: the kinds alternate, after the warm-up.
+
+    With ``--compile`` or ``--bf16`` the plain supervised step (eager, float32) is a third kind,
+    so what the options gain is measured against it in the same run."""
     steps = {kind: build(args, kind)[2] for kind in ('supervised', 'uda')}
+    if args.compile or args.bf16:
+        steps[EAGER] = build(argparse.Namespace(**dict(vars(args), compile=False, bf16=False)),
+                             'supervised')[2]
     for _ in range(args.warmup):
         for step in steps.values():
             step()
@@ -179,7 +195,30 @@ def time_steps(args) -> tuple:
             start = _now(args.device)
             step()
             times[kind].append(_now(args.device) - start)
-    return {kind: statistics.median(values) for kind, values in times.items()}, steps['uda']
+    return {kind: statistics.median(values) for kind, values in times.items()}, steps
+
+
+def count_syncs(step) -> tuple:
+    """``(count, {place: count})``: the host-device synchronisations of one ``step()`` on CUDA,
+    each place the innermost Python frame that caused one (CUDA's sync debug mode warns once
+    per synchronising call)."""
+    import warnings
+
+    import torch
+    torch.cuda.synchronize()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        torch.cuda.set_sync_debug_mode('warn')
+        try:
+            step()
+        finally:
+            torch.cuda.set_sync_debug_mode('default')
+    places = {}
+    for warning in caught:
+        if 'synchroniz' in str(warning.message):
+            place = f'{Path(warning.filename).name}:{warning.lineno}'
+            places[place] = places.get(place, 0) + 1
+    return sum(places.values()), places
 
 
 def shares(step, device: str) -> dict:
@@ -260,18 +299,32 @@ def main(argv=None):
     memory = None
     if not args.no_memory:  # first, while this process holds no model
         memory = measure_memory(args, [a for a in argv if a != '--no-memory'])
-    medians, uda_step = time_steps(args)
+    medians, steps = time_steps(args)
     supervised, uda = medians['supervised'], medians['uda']
     ratio = uda / supervised
     print(f'supervised step {supervised:.4f} s | UDA iteration {uda:.4f} s | ratio {ratio:.2f}')
-    breakdown = {name: share * uda for name, share in shares(uda_step, args.device).items()}
+    record = dict(config=args.config, size=args.size, batch=args.batch, crop=list(args.crop),
+                  device=args.device, threads=torch.get_num_threads(), compile=args.compile,
+                  compile_mode=args.compile_mode if args.compile else None, bf16=args.bf16,
+                  supervised=supervised, uda=uda, ratio=ratio)
+    if EAGER in medians:
+        record.update(supervised_eager_fp32=medians[EAGER], ratio_to_eager=uda / medians[EAGER])
+        print(f'{EAGER} step {medians[EAGER]:.4f} s | UDA iteration / it '
+              f'{uda / medians[EAGER]:.2f} | supervised step / it '
+              f'{supervised / medians[EAGER]:.2f}')
+    if args.device.startswith('cuda'):
+        record['syncs'] = {}
+        for kind in ('supervised', 'uda'):
+            count, places = count_syncs(steps[kind])
+            record['syncs'][kind] = dict(count=count, places=places)
+            where = ', '.join(f'{place} x{n}' for place, n in sorted(places.items()))
+            print(f'host-device syncs in one {kind} step: {count}' + (f' ({where})' if where
+                                                                      else ''))
+    breakdown = {name: share * uda for name, share in shares(steps['uda'], args.device).items()}
     print('UDA iteration by part (shares of one profiled iteration, times the median):')
     for name, seconds in breakdown.items():
         print(f'  {name:<48} {seconds:8.4f} s  {100 * seconds / uda:5.1f} %')
-    record = dict(config=args.config, size=args.size, batch=args.batch, crop=list(args.crop),
-                  device=args.device, threads=torch.get_num_threads(), compile=args.compile,
-                  bf16=args.bf16, supervised=supervised, uda=uda, ratio=ratio,
-                  breakdown=breakdown)
+    record['breakdown'] = breakdown
     if memory is not None:
         mib = 1 << 20
         for kind, values in memory.items():
