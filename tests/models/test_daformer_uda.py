@@ -304,3 +304,65 @@ def test_sequential_backward_steps_to_the_weights_of_one_joint_backward(tiny_dat
         assert not any(v.requires_grad for v in logged.values())
     for (name, value), (_, other) in zip(model.state_dict().items(), joint.state_dict().items()):
         assert torch.equal(value, other), name
+
+
+def test_mic_loss_is_the_students_weighted_loss_on_the_masked_target(tiny_data_root,
+                                                                      monkeypatch):
+    """MIC with nothing masked and no jitter: its loss is ``mask_weight`` times the student's
+    cross-entropy on the target image against the teacher's pseudo labels, weighted like the
+    mixed loss (confidence share, crop margins), computed here independently."""
+    import torch.nn.functional as F
+    from mmseg.models.utils import resize
+
+    from mtda.models.uda.ema import disable_stochastic_layers_
+    from mtda.models.uda.pseudo_label import crop_margin_mask, pseudo_labels_and_weight
+    _, model, batch = _build(tiny_data_root, monkeypatch)
+    model.mask_weight, model.mask_ratio, model.mask_augment = 2.0, 0.0, False
+    model.pseudo_threshold = 0.0  # every pixel counts as confident: weights of 1 off the margins
+    model.train()
+    disable_stochastic_layers_(model.model)  # the student's dropout would draw differently here
+    MessageHub.get_current_instance().update_info('iter', 5)
+    data = model.data_preprocessor(batch, True)
+    losses = model(**data, mode='loss')
+    assert {'src.loss_ce', 'mix.loss_ce', 'masked.loss_ce'} <= set(losses)
+    target, metas = data['target']['inputs'], [s.metainfo for s in data['target']['data_samples']]
+    with torch.no_grad():
+        pseudo, share = pseudo_labels_and_weight(model.teacher.encode_decode(target, metas),
+                                                 threshold=model.pseudo_threshold)
+        weight = share * ~crop_margin_mask(pseudo.shape, margins=model.pseudo_margins)
+        logits = resize(model.model.decode_head(model.model.extract_feat(target)),
+                        size=pseudo.shape[-2:], mode='bilinear', align_corners=False)
+        ce = F.cross_entropy(logits, pseudo, reduction='none', ignore_index=255)
+    assert share == 1.0 and losses['masked.loss_ce'] > 0
+    torch.testing.assert_close(losses['masked.loss_ce'].detach(), 2.0 * (ce * weight).mean())
+    losses['masked.loss_ce'].backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.model.parameters())
+    assert all(p.grad is None for p in model.teacher.parameters())
+
+
+def test_mic_masks_the_student_input_and_its_passes_add_up(tiny_data_root, monkeypatch):
+    """With MIC on (MIC's 0.7 ratio, jitter), train_step back-propagates source, mixed and masked
+    losses one after the other: the same logged losses and (to float rounding: three terms)
+    the same weights as one backward of all of them, from the same seeds."""
+    from mmengine.optim import OptimWrapper
+    _, model, batch = _build(tiny_data_root, monkeypatch)
+    model.mask_weight, model.mask_block_size = 1.0, 8
+    model.pseudo_threshold = 0.0  # pseudo-label weights of 1: the target losses count at once
+    joint = copy.deepcopy(model)
+    joint.sequential_backward = False
+    model.train()
+    joint.train()
+    # SGD: Adam's normalisation would blow the rounding of a near-zero gradient up to a step
+    wrappers = [OptimWrapper(torch.optim.SGD(m.model.parameters(), lr=0.1))
+                for m in (model, joint)]
+    for iteration in (5, 6):
+        MessageHub.get_current_instance().update_info('iter', iteration)
+        torch.manual_seed(iteration)
+        logged = model.train_step(batch, wrappers[0])
+        torch.manual_seed(iteration)
+        expected = joint.train_step(batch, wrappers[1])
+        assert logged['masked.loss_ce'] > 0 and logged.keys() == expected.keys()
+        for key in expected:
+            torch.testing.assert_close(logged[key], expected[key].detach(), msg=key)
+    for (name, value), (_, other) in zip(model.state_dict().items(), joint.state_dict().items()):
+        torch.testing.assert_close(value, other, rtol=1e-4, atol=1e-5, msg=name)

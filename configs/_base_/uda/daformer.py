@@ -13,4 +13,9 @@ model = dict(
     blur=True,                              # Gaussian blur, sigma ~ U(0.15, 1.15), 50%
     feature_distance_weight=0.005,          # ImageNet feature distance, source thing classes
     feature_distance_classes=(6, 7, 11, 12, 13, 14, 15, 16, 17, 18),
-    feature_distance_scale_min_ratio=0.75)
+    feature_distance_scale_min_ratio=0.75,
+    # MIC (Hoyer et al., CVPR 2023; configs/mic/): masked image consistency, off in DAFormer
+    mask_weight=0.0,                        # MIC's mask_lambda; configs/mic/ set 1
+    mask_ratio=0.7,                         # share of masked blocks
+    mask_block_size=64,                     # block side in pixels
+    mask_augment=True)                      # jitter/blur before masking (MIC's separatetrgaug)

@@ -12,9 +12,12 @@ One wrapper owns the UDA logic; each ingredient is a small pure function in this
         4. ClassMix: half of the source classes pasted onto the target           (classmix)
            colour jitter + Gaussian blur on the mixed image                     (strong_aug)
         5. student on the mixed image -> confidence-weighted cross-entropy
-      train_step: the source losses (1-2) are back-propagated before 3-5 run, as in DAFormer
-      (one student graph in memory at a time), then one optimiser step; under DDP the losses of
-      forward() go through one backward instead (a second backward per forward is not allowed)
+        6. (MIC, ``mask_weight > 0``) student on the jittered, block-masked target image ->
+           the same pseudo labels and weights, cross-entropy                     (masking)
+      train_step: the source losses (1-2) are back-propagated before 3-5 run, and those before 6,
+      as in DAFormer and MIC (one student graph in memory at a time), then one optimiser step;
+      under DDP the losses of forward() go through one backward instead (a second backward per
+      forward is not allowed)
     predict / _forward / encode_decode -> the student (what DAFormer and the paper evaluate)
 
 State: ``model`` (student, the segmentor that is exported, evaluated and merged), ``teacher``
@@ -45,6 +48,7 @@ from ..segmentor import load_state_strict
 from .classmix import class_mix_masks, mix
 from .ema import disable_stochastic_layers_, ema_alpha, update_ema_
 from .feature_distance import feature_distance_loss
+from .masking import block_mask, mask_images
 from .pseudo_label import crop_margin_mask, pseudo_labels_and_weight
 from .strong_aug import strong_augment
 
@@ -52,7 +56,7 @@ from .strong_aug import strong_augment
 #: the profiler scopes of one UDA iteration, in the order they run (the backward pass and the
 #: optimizer step follow them)
 PARTS = ('uda.ema', 'uda.student_source', 'uda.imnet', 'uda.feature_distance', 'uda.teacher',
-         'uda.mix_augment', 'uda.student_mix')
+         'uda.mix_augment', 'uda.student_mix', 'uda.masked')
 
 
 def _labels(data_samples) -> torch.Tensor:
@@ -85,6 +89,12 @@ class DAFormerUDA(BaseSegmentor):
         feature_distance_scale_min_ratio: label downscaling purity (0.75).
         feature_distance_stage: which backbone output the distance is taken on (DAFormer: the last,
             ``-1``, a 16x16 map at 512 crops); small crops pick an earlier stage of similar size.
+        mask_weight: MIC's ``mask_lambda``, the weight of the masked-image consistency loss
+            (MIC: 1; 0, the default, is DAFormer without MIC).
+        mask_ratio: the share of blocks masked (MIC: 0.7).
+        mask_block_size: the block side in pixels (MIC: 64).
+        mask_augment: colour-jitter and blur the target image before masking it, with its own
+            random draws (MIC's ``separatetrgaug`` mode, its default); ``False``: ``separatetrg``.
         sequential_backward: back-propagate the source losses before the mixed batch's forward,
             as DAFormer does (:meth:`train_step`); ``False``: one backward of all losses.
         init_cfg: mmengine init config.
@@ -102,7 +112,9 @@ class DAFormerUDA(BaseSegmentor):
                  feature_distance_weight: float = 0.005,
                  feature_distance_classes: Sequence[int] = THING_CLASSES,
                  feature_distance_scale_min_ratio: float = 0.75,
-                 feature_distance_stage: int = -1, sequential_backward: bool = True,
+                 feature_distance_stage: int = -1, mask_weight: float = 0.0,
+                 mask_ratio: float = 0.7, mask_block_size: int = 64, mask_augment: bool = True,
+                 sequential_backward: bool = True,
                  init_cfg: Optional[dict] = None, pretrained: Optional[str] = None,
                  train_cfg: Optional[dict] = None) -> None:
         if pretrained is not None or train_cfg is not None:
@@ -138,6 +150,12 @@ class DAFormerUDA(BaseSegmentor):
                                                            dtype=torch.long), persistent=False)
         self.feature_distance_scale_min_ratio = feature_distance_scale_min_ratio
         self.feature_distance_stage = feature_distance_stage
+        if mask_weight < 0:
+            raise ValueError(f'mask_weight must be >= 0 (0 disables MIC), got {mask_weight}')
+        self.mask_weight = mask_weight
+        self.mask_ratio = mask_ratio
+        self.mask_block_size = mask_block_size
+        self.mask_augment = mask_augment
         self.sequential_backward = sequential_backward
         self.align_corners = self.model.decode_head.align_corners
         self._register_load_state_dict_pre_hook(self._segmentor_state_into_all)
@@ -227,7 +245,11 @@ class DAFormerUDA(BaseSegmentor):
         """
         self._update_teacher()
         losses, src_label = self._source_losses(source)
-        return {**losses, **self._mixed_losses(source, target, src_label)}
+        mixed_losses, pseudo = self._mixed_losses(source, target, src_label)
+        losses.update(mixed_losses)
+        if self.mask_weight > 0:
+            losses.update(self._masked_losses(target, *pseudo))
+        return losses
 
     def train_step(self, data, optim_wrapper) -> Dict[str, torch.Tensor]:
         """One iteration with DAFormer's order of backward passes (``sequential_backward``).
@@ -242,23 +264,39 @@ class DAFormerUDA(BaseSegmentor):
         """
         if not self.sequential_backward or 'source' not in data:  # or a plain supervised batch
             return super().train_step(data, optim_wrapper)
+        log_vars: Dict[str, torch.Tensor] = {}
         with optim_wrapper.optim_context(self):
             data = self.data_preprocessor(data, True)
             self._update_teacher()
             source_losses, src_label = self._source_losses(data['source'])
-        source_loss, log_vars = self.parse_losses(source_losses)
-        log_vars = {k: v.detach() for k, v in log_vars.items()}
-        scaler = getattr(optim_wrapper, 'loss_scaler', None)  # AmpOptimWrapper's GradScaler
-        scaled = optim_wrapper.scale_loss(source_loss)
-        (scaler.scale(scaled) if scaler is not None else scaled).backward()
-        del source_losses, source_loss, scaled
+        self._backward(source_losses, optim_wrapper, log_vars)
+        del source_losses
         with optim_wrapper.optim_context(self):
-            mixed_losses = self._mixed_losses(data['source'], data['target'], src_label)
-        mixed_loss, mixed_vars = self.parse_losses(mixed_losses)
-        optim_wrapper.update_params(mixed_loss)  # backward, then the one optimiser step
-        log_vars.update({k: v.detach() for k, v in mixed_vars.items() if k != 'loss'})
-        log_vars['loss'] = log_vars['loss'] + mixed_vars['loss'].detach()
+            losses, pseudo = self._mixed_losses(data['source'], data['target'], src_label)
+        if self.mask_weight > 0:
+            self._backward(losses, optim_wrapper, log_vars)
+            with optim_wrapper.optim_context(self):
+                losses = self._masked_losses(data['target'], *pseudo)
+        del pseudo
+        loss = self._log(losses, log_vars)
+        optim_wrapper.update_params(loss)  # backward, then the one optimiser step
         return log_vars
+
+    def _log(self, losses: Dict[str, torch.Tensor], log_vars: Dict[str, torch.Tensor]):
+        """The total of ``losses``; their detached values added to ``log_vars`` (``loss``
+        accumulates the totals of the iteration's backward passes)."""
+        loss, values = self.parse_losses(losses)
+        total = log_vars.get('loss')
+        log_vars.update({k: v.detach() for k, v in values.items() if k != 'loss'})
+        log_vars['loss'] = values['loss'].detach() + (0 if total is None else total)
+        return loss
+
+    def _backward(self, losses, optim_wrapper, log_vars) -> None:
+        """Back-propagate ``losses`` now, without an optimiser step (the gradients add up until
+        :meth:`train_step`'s last pass steps once), scaled as the wrapper scales them."""
+        scaled = optim_wrapper.scale_loss(self._log(losses, log_vars))
+        scaler = getattr(optim_wrapper, 'loss_scaler', None)  # AmpOptimWrapper's GradScaler
+        (scaler.scale(scaled) if scaler is not None else scaled).backward()
 
     def _update_teacher(self) -> None:
         with record_function('uda.ema'):
@@ -287,8 +325,9 @@ class DAFormerUDA(BaseSegmentor):
                     lambda_=self.feature_distance_weight)
         return losses, src_label
 
-    def _mixed_losses(self, source: dict, target: dict, src_label) -> Dict[str, torch.Tensor]:
-        """The teacher's pseudo labels, ClassMix and the student's weighted loss on the mix."""
+    def _mixed_losses(self, source: dict, target: dict, src_label) -> tuple:
+        """``(losses, (pseudo labels, pixel weights))``: the teacher's pseudo labels of the
+        target, ClassMix and the student's weighted loss on the mix."""
         src_img, tgt_img, tgt_samples = source['inputs'], target['inputs'], target['data_samples']
         # target: pseudo labels from the teacher; their confidence weight (one scalar for the
         # batch, DAFormer), zero on the crop margins
@@ -320,4 +359,24 @@ class DAFormerUDA(BaseSegmentor):
                                  ignore_index=self.model.decode_head.ignore_index)
             losses = {'mix.loss_ce': (ce * mixed_weight).mean()}
         losses['mix.pseudo_weight'] = pseudo_weight.mean().detach()
-        return losses
+        return losses, (pseudo_label, pixel_weight)
+
+    def _masked_losses(self, target: dict, pseudo_label: torch.Tensor,
+                       pixel_weight: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """MIC: the student on the block-masked target image learns the teacher's pseudo labels
+        of the whole image, with the mixed loss's confidence weights (:mod:`.masking`)."""
+        tgt_img = target['inputs']
+        with record_function('uda.masked'):
+            if self.mask_augment:  # its own jitter and blur draws
+                tgt_img = strong_augment(
+                    tgt_img, mean=self.data_preprocessor.mean, std=self.data_preprocessor.std,
+                    color_jitter_strength=self.color_jitter_strength,
+                    color_jitter_probability=self.color_jitter_probability, blur=self.blur)
+            mask = block_mask(tgt_img.shape, ratio=self.mask_ratio,
+                              block_size=self.mask_block_size, device=tgt_img.device)
+            logits = self.model.decode_head(self.model.extract_feat(mask_images(tgt_img, mask)))
+            logits = resize(logits, size=pseudo_label.shape[-2:], mode='bilinear',
+                            align_corners=self.align_corners)
+            ce = F.cross_entropy(logits, pseudo_label, reduction='none',
+                                 ignore_index=self.model.decode_head.ignore_index)
+            return {'masked.loss_ce': self.mask_weight * (ce * pixel_weight).mean()}
