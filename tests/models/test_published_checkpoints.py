@@ -117,3 +117,22 @@ def test_hrda_models_and_missing_teachers_are_refused_in_one_line():
         published_segmentor_state(plain, 'plain.pth', network='teacher')
     # a plain (non-UDA) 0.x segmentor file converts as it is
     assert published_segmentor_state(plain, 'plain.pth') == plain
+
+
+def test_a_mitb5_release_fills_the_real_size_config():
+    """DAFormer's released architecture (MiT-B5 widths and depths, 256-channel head) in the 0.x
+    layout fills configs/daformer/gta2cityscapes_daformer_mitb5.py exactly, with its logits."""
+    from mtda.models.published_checkpoints import published_segmentor_state
+    from mtda.models.segmentor import build_segmentor, load_state_strict
+    release = randomise_(DAFormer0x(dims=[64, 128, 320, 512], heads=[1, 2, 5, 8],
+                                    depths=[3, 6, 40, 3], sr_ratios=[8, 4, 2, 1], embed_dims=256,
+                                    channels=256, dilations=(1, 6, 12, 18)), 5).eval()
+    cfg = Config.fromfile(str(CONFIGS / 'daformer' / 'gta2cityscapes_daformer_mitb5.py'))
+    cfg.model.segmentor.backbone.init_cfg = None  # no ImageNet file here; weights come next
+    segmentor = build_segmentor(cfg).eval()
+    state = {'model.' + k: v for k, v in release.state_dict().items()}
+    load_state_strict(segmentor, published_segmentor_state(state, 'release.pth'), 'release.pth')
+    image = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(segmentor._forward(image), release(image), rtol=1e-4,
+                                   atol=1e-4)
