@@ -1,0 +1,23 @@
+"""benchmarks/uda_step_bench.py runs and reports what it measured (no timing is asserted)."""
+import json
+import subprocess
+import sys
+
+from support import CONFIGS, REPO
+
+
+def test_the_bench_reports_both_steps_their_ratio_and_the_parts_of_a_mic_iteration():
+    config = CONFIGS / 'mic' / 'gta2cityscapes_mic_daformer_efficientnet-lite0_tiny.py'
+    proc = subprocess.run(
+        [sys.executable, 'benchmarks/uda_step_bench.py', '--config', str(config), '--iters', '1',
+         '--warmup', '0', '--no-memory', '--bf16'],
+        cwd=REPO, capture_output=True, text=True, timeout=600, check=True)
+    record = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert record['ratio'] == record['uda'] / record['supervised']
+    # --bf16 times the plain eager float32 supervised step beside both
+    assert record['ratio_to_eager'] == record['uda'] / record['supervised_eager_fp32']
+    parts = record['breakdown']
+    assert parts['uda.masked'] > 0 and parts['uda.student_mix'] > 0  # MIC's third pass ran
+    # the scopes and the rest (backward passes, optimiser step) account for the whole iteration
+    assert sum(parts.values()) >= record['uda'] * (1 - 1e-9)
+    assert 'syncs' not in record  # counted on CUDA only
