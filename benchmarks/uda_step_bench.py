@@ -3,7 +3,7 @@
     python benchmarks/uda_step_bench.py [--size miniature|mitb5] [--config C] [--batch B]
                                         [--crop H W] [--iters N] [--warmup W] [--device cpu|cuda]
                                         [--threads T] [--compile [--compile-mode M]] [--bf16]
-                                        [--no-memory]
+                                        [--channels-last] [--no-memory]
 
 Both steps are built from one stage-one config (``--size`` picks one: the EfficientNet-Lite0
 miniature at its 64x64 training crop, or MiT-B5 + DAFormer head at 512x512; batch 2 in both), with
@@ -74,6 +74,8 @@ def parse_args(argv=None):
                         choices=('default', 'reduce-overhead', 'max-autotune-no-cudagraphs'),
                         help='torch.compile mode with --compile')
     parser.add_argument('--bf16', action='store_true', help='bfloat16 autocast of the forwards')
+    parser.add_argument('--channels-last', action='store_true',
+                        help='weights in channels-last memory format (the activations follow)')
     parser.add_argument('--no-memory', action='store_true', help='skip the peak-memory runs')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--memory-worker', choices=('supervised', 'uda'), help=argparse.SUPPRESS)
@@ -115,6 +117,8 @@ def build(args, kind: str):
                                             type='SegDataPreProcessor')
         model = MODELS.build(seg_cfg)
     model.to(device).train()
+    if args.channels_last:  # a conv with channels-last weights gives channels-last activations
+        model.to(memory_format=torch.channels_last)
     optim_cfg = dict(cfg.optim_wrapper)
     cpu_autocast = args.bf16 and device.type == 'cpu'  # mmengine's AMP wrapper is GPU-only
     if args.bf16 and not cpu_autocast:
@@ -180,12 +184,13 @@ EAGER = 'supervised, eager fp32'
 def time_steps(args) -> tuple:
     """``({kind: median seconds}, {kind: step})``: the kinds alternate, after the warm-up.
 
-    With ``--compile`` or ``--bf16`` the plain supervised step (eager, float32) is a third kind,
-    so what the options gain is measured against it in the same run."""
+    With ``--compile``, ``--bf16`` or ``--channels-last`` the plain supervised step (eager,
+    float32, contiguous) is a third kind, so what the options gain is measured against it in the
+    same run."""
     steps = {kind: build(args, kind)[2] for kind in ('supervised', 'uda')}
-    if args.compile or args.bf16:
-        steps[EAGER] = build(argparse.Namespace(**dict(vars(args), compile=False, bf16=False)),
-                             'supervised')[2]
+    if args.compile or args.bf16 or args.channels_last:
+        plain = dict(vars(args), compile=False, bf16=False, channels_last=False)
+        steps[EAGER] = build(argparse.Namespace(**plain), 'supervised')[2]
     for _ in range(args.warmup):
         for step in steps.values():
             step()
@@ -294,7 +299,8 @@ def main(argv=None):
         return
     print(f'{args.config}: batch {args.batch} per domain, crop {args.crop[0]}x{args.crop[1]}, '
           f'{args.device}, {torch.get_num_threads()} thread(s)'
-          f'{", compiled" if args.compile else ""}{", bf16 autocast" if args.bf16 else ""}; '
+          f'{", compiled" if args.compile else ""}{", bf16 autocast" if args.bf16 else ""}'
+          f'{", channels-last" if args.channels_last else ""}; '
           f'median of {args.iters} after {args.warmup} warm-up')
     memory = None
     if not args.no_memory:  # first, while this process holds no model
@@ -306,6 +312,7 @@ def main(argv=None):
     record = dict(config=args.config, size=args.size, batch=args.batch, crop=list(args.crop),
                   device=args.device, threads=torch.get_num_threads(), compile=args.compile,
                   compile_mode=args.compile_mode if args.compile else None, bf16=args.bf16,
+                  channels_last=args.channels_last,
                   supervised=supervised, uda=uda, ratio=ratio)
     if EAGER in medians:
         record.update(supervised_eager_fp32=medians[EAGER], ratio_to_eager=uda / medians[EAGER])
