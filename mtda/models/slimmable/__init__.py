@@ -1,0 +1,18 @@
+"""Slimmable domain adaptation (SlimDA, Meng et al., CVPR 2022): the pure pieces.
+
+* :mod:`.layers` -- slimmable conv / linear layers and switchable BatchNorm, :func:`set_width_`;
+* :mod:`.sampling` -- the sandwich rule's widths per iteration;
+* :mod:`.ensemble_distillation` -- SEED: ensemble, sharpening, soft cross-entropy;
+* :mod:`.upem` -- the label-free distance of a candidate's predictions to the anchor's.
+"""
+from .ensemble_distillation import ensemble_probabilities, seed_loss, sharpen
+from .layers import (SlimmableConv2d, SlimmableLinear, SwitchableBatchNorm2d, set_width_,
+                     width_count)
+from .sampling import sandwich_widths
+from .upem import prediction_distance, upem
+
+__all__ = [
+    'SlimmableConv2d', 'SlimmableLinear', 'SwitchableBatchNorm2d', 'ensemble_probabilities',
+    'prediction_distance', 'sandwich_widths', 'seed_loss', 'set_width_', 'sharpen', 'upem',
+    'width_count',
+]

@@ -1,0 +1,132 @@
+"""Slimmable layers: one set of weights serving several widths (Yu et al., "Slimmable Neural
+Networks", ICLR 2019; ``JiahuiYu/slimmable_networks``, ``models/slimmable_ops.py``).
+
+A layer holds the weights of its widest width; at width index ``i`` it uses the first
+``in_channels_list[i]`` input and ``out_channels_list[i]`` output channels, so narrower models are
+sub-networks of the wider ones and share their weights. BatchNorm cannot be shared that way (a
+narrow model's activations have other statistics), so :class:`SwitchableBatchNorm2d` keeps one
+BatchNorm per width. Which width runs is the layers' ``width_index``, set for a whole model by
+:func:`set_width_` (:mod:`.sampling` draws the widths of an iteration).
+
+Torch only: no mmseg / mmengine import.
+"""
+from typing import Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _check_widths(name: str, values: Sequence[int]) -> list:
+    values = [int(v) for v in values]
+    if not values or any(v < 1 for v in values) or values != sorted(values):
+        raise ValueError(f'{name} must be positive and ascending (one entry per width), '
+                         f'got {values}')
+    return values
+
+
+class SlimmableConv2d(nn.Conv2d):
+    """A conv whose width ``i`` uses the first ``in_channels_list[i]`` / ``out_channels_list[i]``
+    channels of the widest conv's weight.
+
+    Args:
+        in_channels_list: input channels per width, ascending.
+        out_channels_list: output channels per width, ascending (same length).
+        kernel_size, stride, padding, dilation, bias: as :class:`torch.nn.Conv2d`.
+        depthwise: one group per channel at every width (``groups = channels``); the input and
+            output lists must then be equal.
+    """
+
+    def __init__(self, in_channels_list: Sequence[int], out_channels_list: Sequence[int],
+                 kernel_size, stride=1, padding=0, dilation=1, bias: bool = True,
+                 depthwise: bool = False) -> None:
+        ins = _check_widths('in_channels_list', in_channels_list)
+        outs = _check_widths('out_channels_list', out_channels_list)
+        if len(ins) != len(outs):
+            raise ValueError(f'{len(ins)} input widths but {len(outs)} output widths')
+        if depthwise and ins != outs:
+            raise ValueError('a depthwise slimmable conv needs equal input and output widths')
+        super().__init__(ins[-1], outs[-1], kernel_size, stride=stride, padding=padding,
+                         dilation=dilation, groups=ins[-1] if depthwise else 1, bias=bias)
+        self.in_channels_list, self.out_channels_list = ins, outs
+        self.depthwise = depthwise
+        self.width_index = len(ins) - 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        in_c = self.in_channels_list[self.width_index]
+        out_c = self.out_channels_list[self.width_index]
+        if x.shape[1] != in_c:
+            raise ValueError(f'width {self.width_index} expects {in_c} input channels, '
+                             f'got {x.shape[1]}')
+        weight = self.weight[:out_c] if self.depthwise else self.weight[:out_c, :in_c]
+        bias = self.bias[:out_c] if self.bias is not None else None
+        return F.conv2d(x, weight, bias, self.stride, self.padding, self.dilation,
+                        in_c if self.depthwise else 1)
+
+
+class SlimmableLinear(nn.Linear):
+    """A linear layer whose width ``i`` uses the first ``in_features_list[i]`` inputs and
+    ``out_features_list[i]`` outputs of the widest layer's weight."""
+
+    def __init__(self, in_features_list: Sequence[int], out_features_list: Sequence[int],
+                 bias: bool = True) -> None:
+        ins = _check_widths('in_features_list', in_features_list)
+        outs = _check_widths('out_features_list', out_features_list)
+        if len(ins) != len(outs):
+            raise ValueError(f'{len(ins)} input widths but {len(outs)} output widths')
+        super().__init__(ins[-1], outs[-1], bias=bias)
+        self.in_features_list, self.out_features_list = ins, outs
+        self.width_index = len(ins) - 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        in_f = self.in_features_list[self.width_index]
+        out_f = self.out_features_list[self.width_index]
+        bias = self.bias[:out_f] if self.bias is not None else None
+        return F.linear(x, self.weight[:out_f, :in_f], bias)
+
+
+class SwitchableBatchNorm2d(nn.Module):
+    """One :class:`torch.nn.BatchNorm2d` per width: width ``i`` normalises with ``bn[i]`` only,
+    so training one width leaves the other widths' statistics and affine parameters alone.
+
+    Args:
+        num_features_list: channels per width, ascending.
+        eps, momentum, affine: as :class:`torch.nn.BatchNorm2d`.
+    """
+
+    def __init__(self, num_features_list: Sequence[int], eps: float = 1e-5,
+                 momentum: Optional[float] = 0.1, affine: bool = True) -> None:
+        super().__init__()
+        self.num_features_list = _check_widths('num_features_list', num_features_list)
+        self.bn = nn.ModuleList(nn.BatchNorm2d(c, eps=eps, momentum=momentum, affine=affine)
+                                for c in self.num_features_list)
+        self.width_index = len(self.num_features_list) - 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn[self.width_index](x)
+
+
+SLIMMABLE_LAYERS = (SlimmableConv2d, SlimmableLinear, SwitchableBatchNorm2d)
+
+
+def width_count(model: nn.Module) -> int:
+    """How many widths the slimmable layers of ``model`` have (they must agree)."""
+    counts = {len(getattr(m, 'in_channels_list', None) or getattr(m, 'in_features_list', None)
+                  or m.num_features_list) for m in model.modules()
+              if isinstance(m, SLIMMABLE_LAYERS)}
+    if len(counts) != 1:
+        raise ValueError(f'the slimmable layers disagree on the number of widths: {sorted(counts)}'
+                         if counts else 'the model has no slimmable layer')
+    return counts.pop()
+
+
+def set_width_(model: nn.Module, index: int) -> nn.Module:
+    """Switch every slimmable layer of ``model`` to width ``index`` (negative counts from the
+    widest, as in a list); returns ``model``."""
+    count = width_count(model)
+    if not -count <= index < count:
+        raise IndexError(f'width index {index} out of range for {count} widths')
+    for module in model.modules():
+        if isinstance(module, SLIMMABLE_LAYERS):
+            module.width_index = index % count
+    return model

@@ -1,0 +1,112 @@
+"""Slimmable layers, the sandwich rule, SEED and UPEM: the properties SlimDA's parts must have."""
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mtda.models.slimmable import (SlimmableConv2d, SlimmableLinear, SwitchableBatchNorm2d,
+                                   ensemble_probabilities, prediction_distance, sandwich_widths,
+                                   seed_loss, set_width_, sharpen, upem, width_count)
+
+
+def test_a_slimmable_conv_is_the_sliced_conv_at_every_width():
+    torch.manual_seed(0)
+    conv = SlimmableConv2d([2, 4, 6], [3, 5, 8], 3, padding=1)
+    for index, (in_c, out_c) in enumerate(zip([2, 4, 6], [3, 5, 8])):
+        conv.width_index = index
+        x = torch.randn(2, in_c, 7, 7)
+        expected = F.conv2d(x, conv.weight[:out_c, :in_c], conv.bias[:out_c], padding=1)
+        torch.testing.assert_close(conv(x), expected, rtol=0, atol=0)
+    depthwise = SlimmableConv2d([4, 8], [4, 8], 3, padding=1, depthwise=True)
+    depthwise.width_index = 0
+    x = torch.randn(1, 4, 5, 5)
+    torch.testing.assert_close(depthwise(x), F.conv2d(x, depthwise.weight[:4],
+                                                      depthwise.bias[:4], padding=1, groups=4))
+    with pytest.raises(ValueError, match='expects 4 input channels'):
+        depthwise(torch.randn(1, 8, 5, 5))
+
+
+def test_a_slimmable_linear_is_the_sliced_linear():
+    layer = SlimmableLinear([3, 6], [2, 4])
+    layer.width_index = 0
+    x = torch.randn(5, 3)
+    torch.testing.assert_close(layer(x), x @ layer.weight[:2, :3].T + layer.bias[:2])
+
+
+def test_training_one_width_moves_only_its_own_batchnorm():
+    bn = SwitchableBatchNorm2d([2, 4]).train()
+    before = [(b.running_mean.clone(), b.running_var.clone()) for b in bn.bn]
+    set_width_(nn.Sequential(bn), 0)
+    bn(torch.randn(8, 2, 3, 3) * 3 + 1)
+    assert not torch.equal(bn.bn[0].running_mean, before[0][0])
+    assert torch.equal(bn.bn[1].running_mean, before[1][0])
+    assert torch.equal(bn.bn[1].running_var, before[1][1])
+
+
+def test_set_width_switches_every_layer_and_checks_the_bank():
+    model = nn.Sequential(SlimmableConv2d([3, 3], [4, 8], 1), SwitchableBatchNorm2d([4, 8]))
+    assert width_count(model) == 2
+    set_width_(model, 0)
+    assert model(torch.randn(1, 3, 2, 2)).shape == (1, 4, 2, 2)
+    set_width_(model, -1)
+    assert [m.width_index for m in model] == [1, 1]
+    with pytest.raises(IndexError, match='out of range for 2 widths'):
+        set_width_(model, 2)
+    with pytest.raises(ValueError, match='disagree'):
+        width_count(nn.Sequential(SlimmableLinear([1, 2], [1, 2]), SwitchableBatchNorm2d([1])))
+
+
+def test_the_sandwich_takes_the_bounds_then_random_widths_reproducibly():
+    assert sandwich_widths(4, 2) == [3, 0]
+    draws = sandwich_widths(4, 6, generator=torch.Generator().manual_seed(1))
+    assert draws[:2] == [3, 0] and len(draws) == 6 and all(0 <= w < 4 for w in draws)
+    assert draws == sandwich_widths(4, 6, generator=torch.Generator().manual_seed(1))
+    assert sandwich_widths(1, 3) == [0, 0, 0]
+    with pytest.raises(ValueError, match='samples must be >= 2'):
+        sandwich_widths(4, 1)
+
+
+def test_seed_ensemble_sharpening_and_its_gradient_reaches_the_student_only():
+    torch.manual_seed(2)
+    members = [torch.randn(2, 5, 3, 3) for _ in range(3)]
+    ensemble = ensemble_probabilities(members)
+    torch.testing.assert_close(ensemble.sum(dim=1), torch.ones(2, 3, 3))
+    torch.testing.assert_close(sharpen(ensemble, 1.0), ensemble)
+    sharp = sharpen(ensemble, 0.5)
+    assert torch.equal(sharp.argmax(dim=1), ensemble.argmax(dim=1))
+    assert (sharp.amax(dim=1) >= ensemble.amax(dim=1)).all()  # sharper: the top class gains
+    one_hot = F.one_hot(ensemble.argmax(dim=1), 5).permute(0, 3, 1, 2).float()
+    torch.testing.assert_close(sharpen(ensemble, 1e-6), one_hot, atol=1e-3, rtol=0)
+    # the target is detached: the members that formed it get no gradient from the loss
+    teacher = torch.randn(2, 5, 3, 3, requires_grad=True)
+    student = torch.randn(2, 5, 3, 3, requires_grad=True)
+    loss = seed_loss(sharpen(ensemble_probabilities([teacher]), 0.5), student)
+    loss.backward()
+    assert teacher.grad is None and student.grad.abs().sum() > 0
+    # by hand, one valid pixel of two
+    target = torch.tensor([0.25, 0.75]).view(1, 2, 1, 1).expand(1, 2, 1, 2)
+    logits = torch.zeros(1, 2, 1, 2)
+    valid = torch.tensor([[[True, False]]])
+    assert seed_loss(target, logits, valid).item() == pytest.approx(-torch.log(torch.tensor(0.5)))
+
+
+def test_upem_is_zero_for_the_anchor_nonnegative_and_image_order_free():
+    torch.manual_seed(3)
+    anchor = [torch.randn(2, 4, 5, 5), torch.randn(1, 4, 5, 5)]
+    candidate = [a + 0.5 * torch.randn_like(a) for a in anchor]
+    for distance in ('kl', 'js', 'l1'):
+        assert upem(anchor, anchor, distance=distance) == pytest.approx(0.0, abs=1e-6)
+        score = upem(anchor, candidate, distance=distance)
+        assert score > 0
+        # one batch of the three images in another order: the same score
+        order = [2, 0, 1]
+        joined_a, joined_c = torch.cat(anchor), torch.cat(candidate)
+        assert upem([joined_a[order]], [joined_c[order]], distance=distance) == \
+            pytest.approx(score, rel=1e-5)
+    # KL by hand on one pixel: anchor (0.5, 0.5), candidate (0.25, 0.75)
+    a = torch.log(torch.tensor([0.5, 0.5])).view(1, 2, 1, 1)
+    c = torch.log(torch.tensor([0.25, 0.75])).view(1, 2, 1, 1)
+    expected = 0.5 * torch.log(torch.tensor(2.0)) + 0.5 * torch.log(torch.tensor(2 / 3))
+    assert prediction_distance(a, c).item() == pytest.approx(expected.item(), rel=1e-5)
+    with pytest.raises(ValueError, match='unknown distance'):
+        upem(anchor, anchor, distance='cosine')
