@@ -352,8 +352,10 @@ def test_mic_masks_the_student_input_and_its_passes_add_up(tiny_data_root, monke
     joint.sequential_backward = False
     model.train()
     joint.train()
-    # SGD: Adam's normalisation would blow the rounding of a near-zero gradient up to a step
-    wrappers = [OptimWrapper(torch.optim.SGD(m.model.parameters(), lr=0.1))
+    # SGD: Adam's normalisation would blow the rounding of a near-zero gradient up to a step;
+    # a small rate keeps the rounding of large gradients (the order of three summands) small
+    start = copy.deepcopy(model.model.state_dict())
+    wrappers = [OptimWrapper(torch.optim.SGD(m.model.parameters(), lr=1e-3))
                 for m in (model, joint)]
     for iteration in (5, 6):
         MessageHub.get_current_instance().update_info('iter', iteration)
@@ -364,5 +366,6 @@ def test_mic_masks_the_student_input_and_its_passes_add_up(tiny_data_root, monke
         assert logged['masked.loss_ce'] > 0 and logged.keys() == expected.keys()
         for key in expected:
             torch.testing.assert_close(logged[key], expected[key].detach(), msg=key)
+    assert any(not torch.equal(v, start[k]) for k, v in model.model.state_dict().items())
     for (name, value), (_, other) in zip(model.state_dict().items(), joint.state_dict().items()):
         torch.testing.assert_close(value, other, rtol=1e-4, atol=1e-5, msg=name)
