@@ -31,7 +31,7 @@ import torch
 from ..datasets.label_maps import CLASSES, PALETTE
 from ..errors import CheckpointError
 from ..io import atomic_save, load_checkpoint_file, sha256_file
-from ..io.checkpoint import clean_meta, provenance
+from ..io.checkpoint import clean_meta, provenance, state_dict_of
 from .pretrained import convert_official_mit
 from .segmentor import load_state_strict
 
@@ -106,12 +106,8 @@ def convert_published_checkpoint(checkpoint, segmentor: torch.nn.Module, out, *,
     if Path(out).resolve() == checkpoint.resolve():
         raise CheckpointError(f'{out}: the output would overwrite the input; choose another path')
     obj = load_checkpoint_file(checkpoint, trust=trust)
-    state = obj.get('state_dict', obj) if isinstance(obj, Mapping) else None
-    if not isinstance(state, Mapping) or not any(isinstance(v, torch.Tensor)
-                                                 for v in state.values()):
-        raise CheckpointError(f'{checkpoint}: no state_dict of tensors; is this a DAFormer, HRDA '
-                              'or MIC checkpoint?')
-    converted = published_segmentor_state(state, str(checkpoint), network=network)
+    converted = published_segmentor_state(state_dict_of(obj, checkpoint), str(checkpoint),
+                                          network=network)
     load_state_strict(segmentor, converted, str(checkpoint),
                       fix='pass the mtda config of the release\'s architecture (e.g. '
                           'configs/daformer/gta2cityscapes_daformer_mitb5.py for MiT-B5 + '
@@ -133,5 +129,4 @@ def convert_published_checkpoint(checkpoint, segmentor: torch.nn.Module, out, *,
         record['init_file'] = str(init)
     record.update(classes=list(classes), palette=palette,
                   dataset_meta=dict(classes=list(classes), palette=palette))
-    state_out = {k: v.detach().clone() for k, v in segmentor.state_dict().items()}
-    return atomic_save(dict(state_dict=state_out, meta=clean_meta(record)), out)
+    return atomic_save(dict(state_dict=segmentor.state_dict(), meta=clean_meta(record)), out)
