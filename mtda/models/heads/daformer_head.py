@@ -75,6 +75,9 @@ class DAFormerHead(BaseDecodeHead):
         channels: channels of the fused features before the classifier (DAFormer: 256).
         embed_dims: channels of each level's embedding (DAFormer: 256).
         dilations: dilations of the separable ASPP fusion (DAFormer: ``(1, 6, 12, 18)``).
+        fusion: ``'aspp'`` (DAFormer's context-aware fusion) or ``'conv'``, a 1x1 ConvModule
+            (DAFormer's ``fusion_cfg=dict(type='conv', kernel_size=1)``, the fusion of HRDA's
+            scale-attention head, :class:`mtda.models.hrda.HRDAHead`).
         in_index: the backbone outputs to use (default: the four levels).
         norm_cfg: norm of the fusion layers (DAFormer: ``dict(type='BN', requires_grad=True)``).
         act_cfg: activation of the fusion layers.
@@ -84,7 +87,7 @@ class DAFormerHead(BaseDecodeHead):
 
     def __init__(self, in_channels: Sequence[int] = (64, 128, 320, 512), channels: int = 256, *,
                  embed_dims: int = 256, dilations: Sequence[int] = (1, 6, 12, 18),
-                 in_index: Sequence[int] = (0, 1, 2, 3),
+                 fusion: str = 'aspp', in_index: Sequence[int] = (0, 1, 2, 3),
                  norm_cfg: Optional[dict] = dict(type='BN', requires_grad=True),
                  act_cfg: Optional[dict] = dict(type='ReLU'), **kwargs) -> None:
         super().__init__(list(in_channels), channels, in_index=list(in_index),
@@ -95,9 +98,15 @@ class DAFormerHead(BaseDecodeHead):
         self.embed_layers = nn.ModuleDict({
             str(index): MLPEmbedding(level_channels, embed_dims)
             for index, level_channels in zip(self.in_index, self.in_channels)})
-        self.fuse_layer = SeparableASPPFusion(
-            embed_dims * len(self.in_index), channels, dilations=dilations,
-            norm_cfg=norm_cfg, act_cfg=act_cfg)
+        if fusion == 'aspp':
+            self.fuse_layer = SeparableASPPFusion(
+                embed_dims * len(self.in_index), channels, dilations=dilations,
+                norm_cfg=norm_cfg, act_cfg=act_cfg)
+        elif fusion == 'conv':
+            self.fuse_layer = ConvModule(embed_dims * len(self.in_index), channels, kernel_size=1,
+                                         norm_cfg=norm_cfg, act_cfg=act_cfg)
+        else:
+            raise ValueError(f"DAFormerHead fusion must be 'aspp' or 'conv', got {fusion!r}")
 
     def forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
         """Class logits at the resolution of the first selected level."""

@@ -44,6 +44,7 @@ from torch.profiler import record_function
 
 from ...datasets.label_maps import THING_CLASSES
 from ...io import load_state_dict_file, sha256_file
+from ..hrda import HRDAEncoderDecoder
 from ..segmentor import load_state_strict
 from .classmix import class_mix_masks, mix
 from .ema import disable_stochastic_layers_, ema_alpha, update_ema_
@@ -72,7 +73,9 @@ class DAFormerUDA(BaseSegmentor):
     """DAFormer self-training (Hoyer et al., CVPR 2022) on mmseg 1.x / mmengine.
 
     Args:
-        segmentor: config of the student (and teacher) ``EncoderDecoder``.
+        segmentor: config of the student (and teacher): an ``EncoderDecoder``, or an
+            ``HRDAEncoderDecoder`` (:mod:`mtda.models.hrda`), whose losses then include the
+            detail crop's and whose teacher labels with its fused multi-resolution inference.
         data_preprocessor: defaults to the segmentor's, as a :class:`UDADataPreProcessor`.
         init_checkpoint: the experiment's shared init (weights-only segmentor checkpoint).
         ema_alpha: teacher EMA momentum (DAFormer 0.999).
@@ -158,6 +161,8 @@ class DAFormerUDA(BaseSegmentor):
         self.mask_augment = mask_augment
         self.sequential_backward = sequential_backward
         self.align_corners = self.model.decode_head.align_corners
+        #: HRDA segmentors train through their own crop-aware weighted loss
+        self.is_hrda = isinstance(self.model, HRDAEncoderDecoder)
         self._register_load_state_dict_pre_hook(self._segmentor_state_into_all)
 
     def _segmentor_state_into_all(self, state_dict, prefix, *args) -> None:
@@ -309,13 +314,19 @@ class DAFormerUDA(BaseSegmentor):
         src_label = _labels(src_samples)
         losses: Dict[str, torch.Tensor] = {}
         with record_function('uda.student_source'):
-            feats = self.model.extract_feat(src_img)
-            for name, value in self.model.decode_head.loss(feats, src_samples,
-                                                           self.model.train_cfg).items():
+            if self.is_hrda:  # context and detail crop; feats: the context's
+                head_losses, feats = self.model.pixel_weighted_loss(src_img, src_label[:, 0])
+            else:
+                feats = self.model.extract_feat(src_img)
+                head_losses = self.model.decode_head.loss(feats, src_samples,
+                                                          self.model.train_cfg)
+            for name, value in head_losses.items():
                 losses[f'src.{name}'] = value
         if self.imnet_backbone is not None:
+            # HRDA: the distance is taken on the context branch (its feature_scale)
+            imnet_img = self.model.context_input(src_img) if self.is_hrda else src_img
             with record_function('uda.imnet'), torch.inference_mode():
-                imnet_feats = self.imnet_backbone(src_img)
+                imnet_feats = self.imnet_backbone(imnet_img)
             stage = self.feature_distance_stage
             with record_function('uda.feature_distance'):
                 losses['src.loss_imnet_fd'] = feature_distance_loss(
@@ -352,12 +363,8 @@ class DAFormerUDA(BaseSegmentor):
 
         # the student on the mixed image, confidence-weighted
         with record_function('uda.student_mix'):
-            mix_logits = self.model.decode_head(self.model.extract_feat(mixed_img))
-            mix_logits = resize(mix_logits, size=mixed_label.shape[-2:], mode='bilinear',
-                                align_corners=self.align_corners)
-            ce = F.cross_entropy(mix_logits, mixed_label.long(), reduction='none',
-                                 ignore_index=self.model.decode_head.ignore_index)
-            losses = {'mix.loss_ce': (ce * mixed_weight).mean()}
+            losses = {f'mix.{name}': value for name, value in self._pixel_weighted_losses(
+                mixed_img, mixed_label.long(), mixed_weight).items()}
         losses['mix.pseudo_weight'] = pseudo_weight.mean().detach()
         return losses, (pseudo_label, pixel_weight)
 
@@ -374,9 +381,19 @@ class DAFormerUDA(BaseSegmentor):
                     color_jitter_probability=self.color_jitter_probability, blur=self.blur)
             mask = block_mask(tgt_img.shape, ratio=self.mask_ratio,
                               block_size=self.mask_block_size, device=tgt_img.device)
-            logits = self.model.decode_head(self.model.extract_feat(mask_images(tgt_img, mask)))
-            logits = resize(logits, size=pseudo_label.shape[-2:], mode='bilinear',
-                            align_corners=self.align_corners)
-            ce = F.cross_entropy(logits, pseudo_label, reduction='none',
-                                 ignore_index=self.model.decode_head.ignore_index)
-            return {'masked.loss_ce': self.mask_weight * (ce * pixel_weight).mean()}
+            losses = self._pixel_weighted_losses(mask_images(tgt_img, mask), pseudo_label,
+                                                 pixel_weight)
+            return {f'masked.{name}': self.mask_weight * value for name, value in losses.items()}
+
+    def _pixel_weighted_losses(self, img: torch.Tensor, label: torch.Tensor,
+                               weight: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """The student's pixel-weighted cross-entropy on ``img`` (averaged over all pixels, as
+        DAFormer's mmseg 0.x loss); HRDA's on a random detail crop and the context."""
+        if self.is_hrda:
+            return self.model.pixel_weighted_loss(img, label, weight, with_accuracy=False)[0]
+        logits = self.model.decode_head(self.model.extract_feat(img))
+        logits = resize(logits, size=label.shape[-2:], mode='bilinear',
+                        align_corners=self.align_corners)
+        ce = F.cross_entropy(logits, label, reduction='none',
+                             ignore_index=self.model.decode_head.ignore_index)
+        return {'loss_ce': (ce * weight).mean()}
