@@ -1,4 +1,4 @@
-"""Published DAFormer / MIC checkpoints (mmseg 0.x) read into mtda's weights-only format.
+"""Published DAFormer / HRDA / MIC checkpoints (mmseg 0.x) read into mtda's weights-only format.
 
 DAFormer (``lhoyer/DAFormer``), HRDA and MIC release their UDA models as mmcv 1.x checkpoints of
 the whole UDA wrapper: ``state_dict`` keys ``model.*`` (the student, what those papers and mtda
@@ -14,8 +14,9 @@ copy), in mmseg 0.x naming. What changes on the way to mtda (mmseg 1.x):
   ``fuse_layer.bottleneck``, ``conv_seg``) and **DeepLabV2's** (``aspp_modules.<i>``) have the
   names of mtda's heads (:mod:`mtda.models.heads`): kept.
 * **HRDA** models (``decode_head.head.*``, ``decode_head.scale_attention.*``; also MIC's HRDA
-  releases) need HRDA's multi-resolution segmentor, which mtda does not have yet: they are
-  refused with that reason instead of being loaded into a network they do not fit.
+  releases) have the names of :class:`mtda.models.hrda.HRDAHead`, whose two heads are DAFormer
+  heads (the attention head's 1x1-conv fusion is ``fuse_layer.conv`` / ``fuse_layer.bn`` in both):
+  kept, and loaded into the segmentor of an HRDA config (``configs/hrda/``).
 
 The converted weights must fill the config's segmentor exactly (every key used once, shapes
 equal); the output records the source file's sha256, which network was taken and, when given,
@@ -38,7 +39,6 @@ from .segmentor import load_state_strict
 #: which network of a DAFormer / HRDA / MIC UDA checkpoint, by its state-dict prefix
 NETWORK_PREFIXES = {'student': 'model.', 'teacher': 'ema_model.'}
 _UDA_PREFIXES = ('model.', 'ema_model.', 'imnet_model.')
-_HRDA_KEYS = ('decode_head.scale_attention.', 'decode_head.head.')
 
 
 def published_segmentor_state(state: Mapping[str, torch.Tensor], source: str, *,
@@ -52,7 +52,7 @@ def published_segmentor_state(state: Mapping[str, torch.Tensor], source: str, *,
         network: ``student`` or ``teacher`` (a UDA checkpoint's EMA model).
 
     Raises:
-        CheckpointError: an unknown network, a teacher asked of a file without one, an HRDA model.
+        CheckpointError: an unknown network, a teacher asked of a file without one.
     """
     if network not in NETWORK_PREFIXES:
         raise CheckpointError(f'{source}: unknown network {network!r}; choose one of '
@@ -69,11 +69,6 @@ def published_segmentor_state(state: Mapping[str, torch.Tensor], source: str, *,
                               'convert it as the student')
     else:
         picked = dict(state)
-    hrda = sorted(k for k in picked if k.startswith(_HRDA_KEYS))
-    if hrda:
-        raise CheckpointError(f'{source}: an HRDA model ({hrda[0]} ...); mtda has no HRDA '
-                              'segmentor yet to load it into (issue #14), only DAFormer-style '
-                              'single-scale models')
     backbone = {k[len('backbone.'):]: v for k, v in picked.items() if k.startswith('backbone.')}
     if 'patch_embed1.proj.weight' in backbone:  # SegFormer's MiT layout
         backbone = convert_official_mit(backbone)
@@ -88,7 +83,7 @@ def convert_published_checkpoint(checkpoint, segmentor: torch.nn.Module, out, *,
     """Write ``out``: ``checkpoint``'s ``network`` as an mtda weights-only segmentor file.
 
     Args:
-        checkpoint: the published file (DAFormer / MIC release, mmseg 0.x).
+        checkpoint: the published file (DAFormer / HRDA / MIC release, mmseg 0.x).
         segmentor: the plain segmentor the weights must fill (from the matching mtda config);
             it is loaded strictly and left holding them.
         out: the output file (written atomically).
@@ -100,7 +95,7 @@ def convert_published_checkpoint(checkpoint, segmentor: torch.nn.Module, out, *,
         trust: unpickle fully (for a file that is not plain data; only when you trust it).
 
     Raises:
-        CheckpointError: unreadable file, HRDA model, keys or shapes that do not fit the config.
+        CheckpointError: unreadable file, keys or shapes that do not fit the config.
     """
     checkpoint = Path(checkpoint)
     if Path(out).resolve() == checkpoint.resolve():
@@ -111,7 +106,8 @@ def convert_published_checkpoint(checkpoint, segmentor: torch.nn.Module, out, *,
     load_state_strict(segmentor, converted, str(checkpoint),
                       fix='pass the mtda config of the release\'s architecture (e.g. '
                           'configs/daformer/gta2cityscapes_daformer_mitb5.py for MiT-B5 + '
-                          'DAFormer head)')
+                          'DAFormer head, configs/hrda/gta2cityscapes_hrda_mitb5.py for HRDA '
+                          'and MIC releases)')
     meta = dict(obj.get('meta') or {}) if isinstance(obj, Mapping) else {}
     classes = tuple(meta.get('CLASSES') or CLASSES)
     palette = [list(c) for c in (meta.get('PALETTE') or PALETTE)]

@@ -4,7 +4,8 @@ Written from the module tree and forward pass of ``lhoyer/DAFormer``'s
 ``mmseg/models/backbones/mix_transformer.py`` (SegFormer's MiT: ``patch_embed<s>``,
 ``block<s>.<i>.attn.q`` / ``attn.kv`` / ``attn.sr``, ``mlp.fc1`` / ``mlp.dwconv.dwconv`` /
 ``mlp.fc2``, ``norm<s>``) and ``mmseg/models/decode_heads/daformer_head.py`` (``embed_layers``,
-``fuse_layer.aspp_modules``, ``fuse_layer.bottleneck``, ``conv_seg``), independently of the mmseg
+``fuse_layer.aspp_modules``, ``fuse_layer.bottleneck``, ``conv_seg``), with HRDA's two-head
+multi-resolution head (``mmseg/models/decode_heads/hrda_head.py``), independently of the mmseg
 1.x modules the converted weights are loaded into. Its ``state_dict()`` has exactly the key names
 of a release's ``model.*`` entries and its ``forward`` computes what that network computes, so a
 converted file can be checked by its logits.
@@ -135,11 +136,15 @@ class ASPPWrapper(nn.Module):
 
 
 class DAFormerHead0x(nn.Module):
-    def __init__(self, in_channels, embed_dims, channels, dilations, num_classes):
+    def __init__(self, in_channels, embed_dims, channels, dilations, num_classes, fusion='aspp'):
         super().__init__()
         self.embed_layers = nn.ModuleDict(
             {str(i): MLP(c, embed_dims) for i, c in enumerate(in_channels)})
-        self.fuse_layer = ASPPWrapper(embed_dims * len(in_channels), channels, dilations)
+        if fusion == 'aspp':
+            self.fuse_layer = ASPPWrapper(embed_dims * len(in_channels), channels, dilations)
+        else:  # HRDA's attention head: fusion_cfg=dict(type='conv', kernel_size=1), BN + ReLU
+            self.fuse_layer = ConvModule(embed_dims * len(in_channels), channels, 1,
+                                         norm_cfg=dict(type='BN'), act_cfg=dict(type='ReLU'))
         self.conv_seg = nn.Conv2d(channels, num_classes, 1)
 
     def forward(self, levels):
@@ -164,6 +169,43 @@ class DAFormer0x(nn.Module):
 
     def forward(self, x):
         return self.decode_head(self.backbone(x))
+
+
+class HRDAHead0x(nn.Module):
+    """HRDA's ``HRDAHead`` (``lhoyer/HRDA``, ``mmseg/models/decode_heads/hrda_head.py``) at
+    inference on whole images: ``head`` predicts both scales, ``scale_attention`` (a DAFormer head
+    with a 1x1-conv fusion) weighs them."""
+
+    def __init__(self, in_channels, embed_dims, channels, dilations, num_classes,
+                 attention_embed_dims):
+        super().__init__()
+        self.head = DAFormerHead0x(in_channels, embed_dims, channels, dilations, num_classes)
+        self.scale_attention = DAFormerHead0x(in_channels, attention_embed_dims,
+                                              attention_embed_dims, None, num_classes,
+                                              fusion='conv')
+
+    def forward(self, lr_levels, hr_levels):
+        attention = torch.sigmoid(self.scale_attention(lr_levels))
+        lr_seg = (1 - attention) * self.head(lr_levels)
+        up_lr = F.interpolate(lr_seg, scale_factor=2, mode='bilinear', align_corners=False)
+        attention = F.interpolate(attention, scale_factor=2, mode='bilinear', align_corners=False)
+        return attention * self.head(hr_levels) + up_lr
+
+
+class HRDA0x(nn.Module):
+    """MiT + HRDA head with a release's ``model.*`` names; ``forward`` gives the fused logits of
+    the image at scales 0.5 (context) and 1 (detail), at stride 4."""
+
+    def __init__(self, *, dims, heads, depths, sr_ratios, embed_dims, channels, dilations,
+                 attention_embed_dims, num_classes=19):
+        super().__init__()
+        self.backbone = MixVisionTransformer0x(dims, heads, depths, sr_ratios)
+        self.decode_head = HRDAHead0x(dims, embed_dims, channels, dilations, num_classes,
+                                      attention_embed_dims)
+
+    def forward(self, x):
+        context = F.interpolate(x, scale_factor=0.5, mode='bilinear', align_corners=False)
+        return self.decode_head(self.backbone(context), self.backbone(x))
 
 
 def randomise_(model: nn.Module, seed: int) -> nn.Module:

@@ -1,4 +1,4 @@
-"""Published DAFormer/MIC checkpoints (mmseg 0.x layout) converted into mtda's format: every key
+"""Published DAFormer/HRDA/MIC checkpoints (mmseg 0.x layout) converted into mtda's format: every key
 placed once, strict load, and the logits of the network the release describes."""
 from collections import OrderedDict
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from daformer_0x import DAFormer0x, randomise_
+from daformer_0x import DAFormer0x, HRDA0x, randomise_
 from mtda.datasets.label_maps import CLASSES, PALETTE
 from support import CONFIGS, REPO, run_tool
 
@@ -105,18 +105,39 @@ def test_a_key_that_fits_nowhere_is_named_and_nothing_is_written(tmp_path):
     assert not out.exists() and not list(tmp_path.glob('*.tmp*'))
 
 
-def test_hrda_models_and_missing_teachers_are_refused_in_one_line():
+def test_missing_teachers_are_refused_in_one_line():
     from mtda.errors import CheckpointError
     from mtda.models.published_checkpoints import published_segmentor_state
-    hrda = {'model.decode_head.scale_attention.conv_seg.weight': torch.ones(1),
-            'model.backbone.patch_embed1.proj.weight': torch.ones(1)}
-    with pytest.raises(CheckpointError, match='an HRDA model .*no HRDA segmentor yet'):
-        published_segmentor_state(hrda, 'hrda.pth')
     plain = {'backbone.stem.0.weight': torch.ones(1)}
     with pytest.raises(CheckpointError, match='has no EMA teacher'):
         published_segmentor_state(plain, 'plain.pth', network='teacher')
     # a plain (non-UDA) 0.x segmentor file converts as it is
     assert published_segmentor_state(plain, 'plain.pth') == plain
+
+
+def test_an_hrda_mitb5_release_fills_the_hrda_config_with_its_fused_logits(tmp_path):
+    """HRDA's (and MIC's) released architecture, MiT-B5 with the two-head HRDA head, in the 0.x
+    layout: converted by the tool into configs/hrda/gta2cityscapes_hrda_mitb5.py, whose fused
+    whole-image logits are those of the release's network."""
+    from mtda.models.segmentor import build_segmentor
+    from mtda.models.hrda import HRDAEncoderDecoder
+    release_net = randomise_(HRDA0x(dims=[64, 128, 320, 512], heads=[1, 2, 5, 8],
+                                    depths=[3, 6, 40, 3], sr_ratios=[8, 4, 2, 1], embed_dims=256,
+                                    channels=256, dilations=(1, 6, 12, 18),
+                                    attention_embed_dims=256), 7).eval()
+    release = _release_file(tmp_path / 'hrda_release.pth', release_net, release_net)
+    config = CONFIGS / 'hrda' / 'gta2cityscapes_hrda_mitb5.py'
+    out = tmp_path / 'converted.pth'
+    run_tool('convert_checkpoint.py', config, release, out, cwd=REPO)
+    cfg = Config.fromfile(str(config))
+    cfg.model.segmentor.backbone.init_cfg = None
+    segmentor = build_segmentor(cfg).eval()
+    assert isinstance(segmentor, HRDAEncoderDecoder)
+    segmentor.load_state_dict(torch.load(out, weights_only=True)['state_dict'])
+    image = torch.randn(1, 3, 64, 64)  # one detail window: the whole image, as HRDA0x runs it
+    with torch.no_grad():
+        torch.testing.assert_close(segmentor._forward(image), release_net(image), rtol=1e-4,
+                                   atol=1e-4)
 
 
 def test_a_mitb5_release_fills_the_real_size_config():

@@ -1,0 +1,36 @@
+# GTA -> idd: HRDA multi-resolution self-training (DAFormer's self-training on HRDA's context and
+# detail branches) of the ImageNet EfficientNet-Lite0 + DAFormer head miniature (CPU). Stage one of
+# mtda: each target's run starts from the one shared init and is merged later.
+_base_ = [
+    '../_base_/models/hrda_daformer_efficientnet-lite0_tiny.py',  # HRDA: context 0.5 + detail crop
+    '../_base_/uda/daformer.py',  # EMA teacher, pseudo labels, ClassMix, FD
+    '../_base_/datasets/gta_hr_tiny.py',  # source: synthetic GTA at 2x, 128x128 crops
+    '../_base_/datasets/targets_train_hr_tiny.py',  # unlabelled target train splits at 2x
+    '../_base_/datasets/targets_val_hr_tiny.py',  # evaluation: the four targets at 2x
+    '../_base_/schedules/adamw_poly_from_imagenet_tiny.py',  # 1500 iterations from ImageNet + a fresh head
+    '../_base_/default_runtime.py',
+]
+target_domain = 'idd'
+model = dict(
+    segmentor={{_base_.segmentor}},
+    init_checkpoint='work_dirs/mtda_hrda_efficientnet-lite0_tiny/shared_init.pth',
+    ema_alpha=0.973,  # as the DAFormer miniature: DAFormer's 2.5 % teacher lag of 1500 iterations
+    # DAFormer: the last stage, 16x16 at 512 crops. HRDA takes it on the context branch
+    # (feature_scale 0.5), which here is the DAFormer miniature's 64x64 input: stage 0, 16x16.
+    feature_distance_stage=0,
+    # HRDA: margins (30, 240, 30, 30) of 1024 crops; here 128 crops, 1/8 of them (HRDA masks
+    # them on the uncropped image, mtda on the crop)
+    pseudo_margins=(4, 30, 4, 4))
+train_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        _delete_=True, type='UDADataset',
+        source={{_base_.gta_train}},
+        target={{_base_.idd_train}},
+        # HRDA: min_crop_ratio 2.0 (its crops have 4x DAFormer's pixels); min_pixels as the
+        # DAFormer miniature
+        rare_class_sampling=dict(min_pixels=100, class_temp=0.01, min_crop_ratio=2.0),
+        length='source'))  # sampler index list of len(source), not len(source) x len(target)
+# validation during training on this run's own target; tools/test.py evaluates all four
+val_cfg = dict(domains=dict(_delete_=True, idd={{_base_.idd_val}}))
