@@ -24,6 +24,8 @@ What is permuted, per architecture (each tested by permuting a model and compari
   transformer matching leave it out).
 * **DAFormer head**: every level's embedding (its own group), the separable ASPP branches on the
   concatenated embeddings (block-wise), the bottleneck; the classifier's classes stay in order.
+* **HRDA head**: its two DAFormer heads, each as above (the attention head's 1x1-conv fusion is
+  one group); both read the backbone's streams, and the scale attention only mixes classes.
 * **DeepLabV2 head**: no hidden units (its branches output classes); it reads the last stream.
 * **SegFormer head** (mmseg, the source-only configs): every level's 1x1 conv (its own group) and
   the fusion conv on their concatenation.
@@ -170,6 +172,11 @@ def _daformer_head(b: SpecBuilder, head: nn.Module, prefix: str, inputs: Sequenc
         b.conv(f'{prefix}embed_layers.{index}.proj', group, stream)
         embeds.append(group)
     concat = tuple(embeds)
+    if not hasattr(head.fuse_layer, 'aspp_modules'):  # the 1x1-conv fusion (HRDA's attention)
+        fusion = f'{prefix}fuse_layer'
+        _conv_module(b, fusion, head.fuse_layer, fusion, concat)
+        b.conv(f'{prefix}conv_seg', None, fusion)
+        return
     branches = []
     for j, branch in enumerate(head.fuse_layer.aspp_modules):
         q = f'{prefix}fuse_layer.aspp_modules.{j}'
@@ -184,6 +191,12 @@ def _daformer_head(b: SpecBuilder, head: nn.Module, prefix: str, inputs: Sequenc
     bottleneck = f'{prefix}fuse_layer.bottleneck'
     _conv_module(b, bottleneck, head.fuse_layer.bottleneck, bottleneck, tuple(branches))
     b.conv(f'{prefix}conv_seg', None, bottleneck)
+
+
+def _hrda_head(b: SpecBuilder, head: nn.Module, prefix: str, inputs: Sequence) -> None:
+    # two DAFormer heads reading the same backbone streams; the fusion mixes their outputs only
+    _daformer_head(b, head.head, f'{prefix}head.', inputs)
+    _daformer_head(b, head.scale_attention, f'{prefix}scale_attention.', inputs)
 
 
 def _segformer_head(b: SpecBuilder, head: nn.Module, prefix: str, inputs: Sequence) -> None:
@@ -208,7 +221,7 @@ _BACKBONES: dict[str, Callable] = {
     'MixVisionTransformer': _mit,
 }
 _HEADS: dict[str, Callable] = {'DAFormerHead': _daformer_head, 'DLV2Head': _dlv2_head,
-                               'SegformerHead': _segformer_head}
+                               'HRDAHead': _hrda_head, 'SegformerHead': _segformer_head}
 
 
 def permutation_spec_of(segmentor: nn.Module) -> PermutationSpec:

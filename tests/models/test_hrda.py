@@ -175,6 +175,18 @@ def test_slide_detail_features_with_one_window_equal_the_whole_image():
     assert a.shape == (1, 19, 64, 64)
 
 
+def test_images_of_any_size_are_padded_onto_one_grid_and_cropped_back():
+    model = _segmentor()
+    x = torch.randn(1, 3, 70, 128)  # 70 rows: not a multiple of 8
+    with torch.no_grad():
+        logits = model.encode_decode(x, [dict(img_shape=(70, 128))])
+        padded = torch.cat([x, torch.zeros(1, 3, 2, 128)], dim=2)
+        expected = F.interpolate(model._forward(padded), size=(72, 128), mode='bilinear',
+                                 align_corners=False)[..., :70, :]
+    assert model.size_multiple == 8
+    torch.testing.assert_close(logits, expected)
+
+
 def test_inference_covers_images_that_are_not_a_multiple_of_the_window():
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample

@@ -20,6 +20,7 @@ masked images; ``loss`` is mmseg's supervised interface on top of it.
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
+import torch.nn.functional as F
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
@@ -92,15 +93,29 @@ class HRDAEncoderDecoder(EncoderDecoder):
         return SlideFeatures(self._backbone_features(windows), boxes, inputs.shape[0])
 
     # --- inference -----------------------------------------------------------------------------
+    @property
+    def size_multiple(self) -> int:
+        """Image sides that put both branches' logits on one grid: the head's output stride
+        over the context scale (HRDA: 4 / 0.5 = 8)."""
+        return round(self.decode_head.output_stride / self.scales[0])
+
     def _forward(self, inputs: torch.Tensor, data_samples=None) -> torch.Tensor:
-        """Fused logits at the detail branch's output stride."""
+        """Fused logits at the detail branch's output stride, of ``inputs`` zero-padded at the
+        bottom and right to a multiple of :attr:`size_multiple`."""
+        height, width = inputs.shape[2:]
+        multiple = self.size_multiple
+        inputs = F.pad(inputs, (0, -width % multiple, 0, -height % multiple))
         return self.decode_head((self.extract_feat(inputs), self._slide_features(inputs)))[0]
 
     def encode_decode(self, inputs: torch.Tensor, batch_img_metas) -> torch.Tensor:
         """Fused logits at the size of ``inputs`` (one window of mmseg's slide inference, or the
         whole image); the UDA teacher's pseudo labels come from here."""
-        return resize(self._forward(inputs), size=inputs.shape[2:], mode='bilinear',
-                      align_corners=self.align_corners)
+        height, width = inputs.shape[2:]
+        multiple = self.size_multiple
+        padded = (height + -height % multiple, width + -width % multiple)
+        logits = resize(self._forward(inputs), size=padded, mode='bilinear',
+                        align_corners=self.align_corners)
+        return logits[..., :height, :width]
 
     # --- training ------------------------------------------------------------------------------
     def pixel_weighted_loss(self, inputs: torch.Tensor, label: torch.Tensor,
