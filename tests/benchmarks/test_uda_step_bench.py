@@ -21,3 +21,16 @@ def test_the_bench_reports_both_steps_their_ratio_and_the_parts_of_a_mic_iterati
     # the scopes and the rest (backward passes, optimiser step) account for the whole iteration
     assert sum(parts.values()) >= record['uda'] * (1 - 1e-9)
     assert 'syncs' not in record  # counted on CUDA only
+
+
+def test_the_hrda_cost_bench_times_both_iterations_and_their_memory():
+    proc = subprocess.run(
+        [sys.executable, 'benchmarks/hrda_cost_bench.py', '--size', 'miniature', '--iters', '1',
+         '--warmup', '0'],
+        cwd=REPO, capture_output=True, text=True, timeout=600, check=True)
+    record = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert record['ratio'] == record['seconds']['HRDA'] / record['seconds']['DAFormer']
+    assert record['configs']['HRDA']['crop'] == [128, 128]
+    memory = record['memory']
+    assert memory['ratio'] == memory['HRDA']['peak'] / memory['DAFormer']['peak']
+    assert memory['HRDA']['peak'] > 0 and memory['DAFormer']['peak'] > 0

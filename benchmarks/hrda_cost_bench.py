@@ -1,0 +1,120 @@
+"""HRDA's training cost against DAFormer's: one UDA iteration of each, and their peak memory.
+
+    python benchmarks/hrda_cost_bench.py [--size mitb5|miniature] [--iters N] [--warmup W]
+                                         [--device cpu|cuda] [--threads T] [--no-memory]
+
+``mitb5`` (the issue's question): MiT-B5 + DAFormer head trained as DAFormer (512x512 crops,
+``configs/daformer/gta2cityscapes_daformer_mitb5.py``) and as HRDA (1024x1024 crops, a 0.5
+context and a 512 detail crop, the teacher's detail branch in 3x3 overlapping 512 windows,
+``configs/hrda/gta2cityscapes_hrda_mitb5.py``); batch 2 per domain in both, as in the papers.
+``miniature``: the EfficientNet-Lite0 pair at 64 and 128 crops.
+
+Each iteration is :meth:`~mtda.models.uda.daformer_uda.DAFormerUDA.train_step` as mmengine's loop
+runs it, built and fed by ``benchmarks/uda_step_bench.py`` (random weights, synthetic batch). The
+two kinds alternate, ``--warmup`` times each and then ``--iters`` times each; the medians and
+their ratio are measured in one run. Peak memory: each kind in a fresh subprocess
+(``uda_step_bench.py --memory-worker uda``: on CUDA ``max_memory_allocated``, on CPU the peak
+RSS above the RSS after the imports). HRDA's own report: 32 h and 22.5 GB on a Titan RTX vs
+DAFormer's 16 h and 9.7 GB (``lhoyer/HRDA#14``), i.e. about 2x the time and 2.3x the memory.
+"""
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from uda_step_bench import REPO, _now, build  # noqa: E402  (beside this script)
+
+PAIRS = {
+    # kind: (config, crop)
+    'mitb5': {'DAFormer': ('configs/daformer/gta2cityscapes_daformer_mitb5.py', (512, 512)),
+              'HRDA': ('configs/hrda/gta2cityscapes_hrda_mitb5.py', (1024, 1024))},
+    'miniature': {
+        'DAFormer': ('configs/daformer/gta2cityscapes_daformer_efficientnet-lite0_tiny.py',
+                     (64, 64)),
+        'HRDA': ('configs/hrda/gta2cityscapes_hrda_efficientnet-lite0_tiny.py', (128, 128))},
+}
+DEFAULT_COUNTS = {'mitb5': (1, 1), 'miniature': (3, 10)}  # warm-up, timed iterations
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--size', choices=PAIRS, default='mitb5')
+    parser.add_argument('--iters', type=int, help='timed iterations of each kind')
+    parser.add_argument('--warmup', type=int, help='untimed iterations of each kind first')
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--threads', type=int, help="torch threads (default: torch's)")
+    parser.add_argument('--no-memory', action='store_true', help='skip the peak-memory runs')
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args(argv)
+    warmup, iters = DEFAULT_COUNTS[args.size]
+    args.warmup = warmup if args.warmup is None else args.warmup
+    args.iters = iters if args.iters is None else args.iters
+    return args
+
+
+def _step_args(args, config, crop) -> argparse.Namespace:
+    """What ``uda_step_bench.build`` reads: plain eager float32, batch 2."""
+    return argparse.Namespace(config=config, crop=tuple(crop), batch=2, device=args.device,
+                              seed=args.seed, compile=False, compile_mode='default', bf16=False,
+                              channels_last=False)
+
+
+def peak_memory(args, config, crop) -> dict:
+    command = [sys.executable, str(REPO / 'benchmarks' / 'uda_step_bench.py'), '--config', config,
+               '--crop', *map(str, crop), '--batch', '2', '--device', args.device,
+               '--memory-worker', 'uda']
+    if args.threads:
+        command += ['--threads', str(args.threads)]
+    proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f'the memory run of {config} failed (exit {proc.returncode}): '
+                         f'{proc.stderr.strip().splitlines()[-1:]}')
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import torch
+    from mmengine.logging import MMLogger
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    MMLogger.get_instance('hrda_cost_bench', log_level='ERROR')
+    pair = PAIRS[args.size]
+    print(f'{args.size}: {", ".join(f"{k} {c} at {s[0]}x{s[1]}" for k, (c, s) in pair.items())}; '
+          f'batch 2 per domain, {args.device}, {torch.get_num_threads()} thread(s); median of '
+          f'{args.iters} after {args.warmup} warm-up')
+    memory = None
+    if not args.no_memory:  # first, while this process holds no model
+        memory = {kind: peak_memory(args, *spec) for kind, spec in pair.items()}
+    steps = {kind: build(_step_args(args, *spec), 'uda')[2] for kind, spec in pair.items()}
+    for _ in range(args.warmup):
+        for step in steps.values():
+            step()
+    times = {kind: [] for kind in steps}
+    for _ in range(args.iters):
+        for kind, step in steps.items():
+            start = _now(args.device)
+            step()
+            times[kind].append(_now(args.device) - start)
+    medians = {kind: statistics.median(values) for kind, values in times.items()}
+    ratio = medians['HRDA'] / medians['DAFormer']
+    print(f'UDA iteration: DAFormer {medians["DAFormer"]:.3f} s | HRDA {medians["HRDA"]:.3f} s | '
+          f'HRDA / DAFormer {ratio:.2f}')
+    record = dict(size=args.size, device=args.device, threads=torch.get_num_threads(),
+                  configs={k: dict(config=c, crop=list(s)) for k, (c, s) in pair.items()},
+                  seconds=medians, ratio=ratio)
+    if memory is not None:
+        mib = 1 << 20
+        memory_ratio = memory['HRDA']['peak'] / memory['DAFormer']['peak']
+        print(f'peak memory: DAFormer {memory["DAFormer"]["peak"] / mib:.0f} MiB | HRDA '
+              f'{memory["HRDA"]["peak"] / mib:.0f} MiB | HRDA / DAFormer {memory_ratio:.2f}')
+        record['memory'] = dict(memory, ratio=memory_ratio)
+    print(json.dumps(record))
+
+
+if __name__ == '__main__':
+    main()
