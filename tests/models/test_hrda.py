@@ -231,3 +231,33 @@ def test_the_uda_wrapper_trains_hrda_with_its_detail_losses(tiny_data_root, monk
     assert any(k.startswith('decode_head.scale_attention.') for k in moved)
     assert any(k.startswith('decode_head.head.') for k in moved)
     assert any(k.startswith('backbone.') for k in moved)
+
+
+# the paper's own per-target HRDA settings (AIR-DISCOVER/Model-Merging-MTDA,
+# configs/hrda/gtaHR2{cs,idd,acdc,darkzurich}HR_hrda{,_r101}.py): EMA alpha, training crop,
+# test window
+PAPER_SETTINGS = {
+    ('cityscapes', 'mitb5'): (0.999, 1024, 1024), ('idd', 'mitb5'): (0.999, 1024, 512),
+    ('acdc', 'mitb5'): (0.999, 512, 512), ('dark_zurich', 'mitb5'): (0.999, 1024, 1024),
+    ('cityscapes', 'r101'): (0.0, 1024, 1024), ('idd', 'r101'): (0.0, 1024, 512),
+    ('acdc', 'r101'): (0.999, 512, 512), ('dark_zurich', 'r101'): (0.999, 512, 512),
+}
+
+
+@pytest.mark.parametrize('target,backbone', sorted(PAPER_SETTINGS))
+def test_the_hrda_configs_carry_the_papers_per_target_settings(target, backbone):
+    alpha, crop, window = PAPER_SETTINGS[target, backbone]
+    cfg = Config.fromfile(str(CONFIGS / 'hrda' / f'gta2{target}_hrda_{backbone}.py'))
+    segmentor = cfg.model.segmentor
+    assert cfg.model.ema_alpha == alpha and cfg.target_domain == target
+    assert segmentor.type == 'HRDAEncoderDecoder' and segmentor.scales == [1, 0.5]
+    assert tuple(segmentor.hr_crop_size) == (512, 512) and segmentor.crop_coord_divisible == 8
+    assert segmentor.decode_head.hr_loss_weight == 0.1
+    dataset = cfg.train_dataloader.dataset
+    crops = {t['crop_size'] for d in (dataset.source, dataset.target) for t in d.pipeline
+             if t['type'] == 'RandomCrop'}
+    assert crops == {(crop, crop)} and tuple(segmentor.data_preprocessor.size) == (crop, crop)
+    assert tuple(segmentor.test_cfg.crop_size) == (window, window)
+    assert tuple(segmentor.test_cfg.stride) == (512, 512)
+    assert dataset.rare_class_sampling.min_crop_ratio == 2.0
+    assert tuple(cfg.model.pseudo_margins) == (30, 240, 30, 30)
