@@ -110,3 +110,97 @@ def test_upem_is_zero_for_the_anchor_nonnegative_and_image_order_free():
     assert prediction_distance(a, c).item() == pytest.approx(expected.item(), rel=1e-5)
     with pytest.raises(ValueError, match='unknown distance'):
         upem(anchor, anchor, distance='cosine')
+
+
+# --- the bank: a built network made slimmable ---------------------------------------------------
+def test_channels_of_a_width_follow_the_slimmable_rounding():
+    from mtda.models.slimmable import slim_channels
+    # C * w to a multiple of 8, at least 8, not more than 10 % below C * w, never above C
+    assert [slim_channels(64, w) for w in (0.25, 0.5, 0.75, 1.0)] == [16, 32, 48, 64]
+    assert slim_channels(24, 0.25) == 8 and slim_channels(40, 0.25) == 16  # 10 -> 8 is > 10 % off
+    assert slim_channels(320, 0.75) == 240 and slim_channels(4, 0.5) == 4
+    # equal parts concatenate to the width of the whole (DAFormer's embeddings, ASPP branches)
+    assert all(4 * slim_channels(64, w) == slim_channels(256, w) for w in (0.25, 0.5, 0.75))
+
+
+def test_same_padding_matches_timms_conv2d_same():
+    from timm.layers import Conv2dSame
+    torch.manual_seed(0)
+    reference = Conv2dSame(3, 8, 3, stride=2)
+    slim = SlimmableConv2d([3, 3], [4, 8], 3, stride=2, same_padding=True)
+    slim.load_state_dict(reference.state_dict())
+    for size in ((17, 23), (16, 16)):
+        x = torch.randn(1, 3, *size)
+        torch.testing.assert_close(slim(x), reference(x), rtol=0, atol=1e-6)
+
+
+def _tiny_segmentors():
+    import copy
+
+    from mmengine.config import Config
+    from mmseg.registry import MODELS
+    from mmseg.utils import register_all_modules
+    import mtda  # noqa: F401
+    from support import CONFIGS
+    register_all_modules(init_default_scope=False)
+    cfg = Config.fromfile(str(CONFIGS / '_base_' / 'models' /
+                              'daformer_efficientnet-lite0_tiny.py'))
+    seg = copy.deepcopy(cfg.segmentor)
+    seg.pop('data_preprocessor')
+    torch.manual_seed(0)
+    plain = MODELS.build(seg)
+    plain.init_weights()
+    plain.train()
+    with torch.no_grad():  # BatchNorm statistics of their own
+        plain._forward(torch.randn(4, 3, 64, 64))
+    slim = MODELS.build(dict(seg, type='SlimmableEncoderDecoder'))
+    return plain.eval(), slim.eval()
+
+
+def test_the_widest_width_is_the_plain_network_and_a_plain_state_loads():
+    plain, slim = _tiny_segmentors()
+    slim.load_state_dict(plain.state_dict())  # plain BatchNorm keys fill every width
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(slim._forward(x), plain._forward(x), rtol=0, atol=0)
+    bn = slim.backbone.timm_model.blocks[1][0].bn1
+    assert isinstance(bn, SwitchableBatchNorm2d) and bn.num_features_list[0] < 96
+    for index, channels in enumerate(bn.num_features_list):
+        torch.testing.assert_close(
+            bn.bn[index].running_mean,
+            plain.backbone.timm_model.blocks[1][0].bn1.running_mean[:channels])
+
+
+def test_a_narrow_width_uses_only_the_first_channels_of_the_shared_weights():
+    _, slim = _tiny_segmentors()
+    x = torch.randn(2, 3, 64, 64)
+    slim.set_width(0)
+    assert slim.width == 0.25
+    with torch.no_grad():
+        narrow = slim._forward(x)
+        # everything outside the narrowest slices, and the other widths' norms, set to garbage
+        for module in slim.modules():
+            if isinstance(module, (SlimmableConv2d, SlimmableLinear)):
+                ins = getattr(module, 'in_channels_list', None) or module.in_features_list
+                outs = getattr(module, 'out_channels_list', None) or module.out_features_list
+                module.weight[outs[0]:] = 7.0
+                if not getattr(module, 'depthwise', False):
+                    module.weight[:, ins[0]:] = 7.0
+            elif isinstance(module, SwitchableBatchNorm2d):
+                for other in module.bn[1:]:
+                    other.weight.fill_(7.0)
+                    other.running_mean.fill_(7.0)
+        torch.testing.assert_close(slim._forward(x), narrow, rtol=0, atol=0)
+        assert narrow.shape == (2, 19, 16, 16)  # the classes never shrink
+        slim.set_width(-1)
+        assert not torch.allclose(slim._forward(x), narrow)
+
+
+def test_layers_without_a_slimmable_counterpart_are_refused_by_name():
+    from mtda.models.slimmable import make_slimmable_
+    with pytest.raises(ValueError, match=r'1: LayerNorm has no slimmable counterpart'):
+        make_slimmable_(nn.Sequential(nn.Conv2d(3, 8, 1), nn.LayerNorm(8)), [0.5, 1.0])
+    with pytest.raises(ValueError, match=r'0: a grouped conv \(2 groups\)'):
+        make_slimmable_(nn.Sequential(nn.Conv2d(4, 8, 1, groups=2)), [0.5, 1.0])
+    with pytest.raises(ValueError, match='end at 1.0'):
+        make_slimmable_(nn.Sequential(nn.Conv2d(4, 8, 1)), [0.5, 0.75])

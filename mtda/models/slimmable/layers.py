@@ -10,6 +10,7 @@ BatchNorm per width. Which width runs is the layers' ``width_index``, set for a 
 
 Torch only: no mmseg / mmengine import.
 """
+import math
 from typing import Optional, Sequence
 
 import torch
@@ -35,11 +36,13 @@ class SlimmableConv2d(nn.Conv2d):
         kernel_size, stride, padding, dilation, bias: as :class:`torch.nn.Conv2d`.
         depthwise: one group per channel at every width (``groups = channels``); the input and
             output lists must then be equal.
+        same_padding: TensorFlow's ``SAME`` padding computed from the input size (timm's
+            ``Conv2dSame``, the ``tf_`` EfficientNets' strided convs); ``padding`` is then 0.
     """
 
     def __init__(self, in_channels_list: Sequence[int], out_channels_list: Sequence[int],
                  kernel_size, stride=1, padding=0, dilation=1, bias: bool = True,
-                 depthwise: bool = False) -> None:
+                 depthwise: bool = False, same_padding: bool = False) -> None:
         ins = _check_widths('in_channels_list', in_channels_list)
         outs = _check_widths('out_channels_list', out_channels_list)
         if len(ins) != len(outs):
@@ -50,7 +53,16 @@ class SlimmableConv2d(nn.Conv2d):
                          dilation=dilation, groups=ins[-1] if depthwise else 1, bias=bias)
         self.in_channels_list, self.out_channels_list = ins, outs
         self.depthwise = depthwise
+        self.same_padding = same_padding
         self.width_index = len(ins) - 1
+
+    def _pad_same(self, x: torch.Tensor) -> torch.Tensor:
+        pads = []
+        for size, k, s, d in zip(x.shape[:1:-1], self.kernel_size[::-1], self.stride[::-1],
+                                 self.dilation[::-1]):  # width first, as F.pad reads them
+            total = max((math.ceil(size / s) - 1) * s + (k - 1) * d + 1 - size, 0)
+            pads += [total // 2, total - total // 2]
+        return F.pad(x, pads)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         in_c = self.in_channels_list[self.width_index]
@@ -58,6 +70,8 @@ class SlimmableConv2d(nn.Conv2d):
         if x.shape[1] != in_c:
             raise ValueError(f'width {self.width_index} expects {in_c} input channels, '
                              f'got {x.shape[1]}')
+        if self.same_padding:
+            x = self._pad_same(x)
         weight = self.weight[:out_c] if self.depthwise else self.weight[:out_c, :in_c]
         bias = self.bias[:out_c] if self.bias is not None else None
         return F.conv2d(x, weight, bias, self.stride, self.padding, self.dilation,
@@ -89,21 +103,39 @@ class SwitchableBatchNorm2d(nn.Module):
     """One :class:`torch.nn.BatchNorm2d` per width: width ``i`` normalises with ``bn[i]`` only,
     so training one width leaves the other widths' statistics and affine parameters alone.
 
+    A plain BatchNorm's state (``weight``, ``running_mean`` ... without the ``bn.<i>.`` level, e.g.
+    ImageNet weights) loads into every width, each taking its first channels.
+
     Args:
         num_features_list: channels per width, ascending.
         eps, momentum, affine: as :class:`torch.nn.BatchNorm2d`.
+        activation: applied after the norm at every width (timm's ``BatchNormAct2d`` fuses its
+            activation into the norm layer); ``None``: none.
     """
 
     def __init__(self, num_features_list: Sequence[int], eps: float = 1e-5,
-                 momentum: Optional[float] = 0.1, affine: bool = True) -> None:
+                 momentum: Optional[float] = 0.1, affine: bool = True,
+                 activation: Optional[nn.Module] = None) -> None:
         super().__init__()
         self.num_features_list = _check_widths('num_features_list', num_features_list)
         self.bn = nn.ModuleList(nn.BatchNorm2d(c, eps=eps, momentum=momentum, affine=affine)
                                 for c in self.num_features_list)
+        self.activation = activation
         self.width_index = len(self.num_features_list) - 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.bn[self.width_index](x)
+        x = self.bn[self.width_index](x)
+        return x if self.activation is None else self.activation(x)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        plain = [name for name in ('weight', 'bias', 'running_mean', 'running_var',
+                                   'num_batches_tracked') if f'{prefix}{name}' in state_dict]
+        for name in plain:  # a plain BatchNorm's entry: every width takes its first channels
+            value = state_dict.pop(f'{prefix}{name}')
+            for index, channels in enumerate(self.num_features_list):
+                state_dict[f'{prefix}bn.{index}.{name}'] = value if value.dim() == 0 \
+                    else value[:channels].clone()
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
 SLIMMABLE_LAYERS = (SlimmableConv2d, SlimmableLinear, SwitchableBatchNorm2d)
