@@ -18,9 +18,8 @@ model = dict(
     # DAFormer: the last stage, 16x16 at 512 crops. HRDA takes it on the context branch
     # (feature_scale 0.5), which here is the DAFormer miniature's 64x64 input: stage 0, 16x16.
     feature_distance_stage=0,
-    # HRDA: margins (30, 240, 30, 30) of 1024 crops; here 128 crops, 1/8 of them (HRDA masks
-    # them on the uncropped image, mtda on the crop)
-    pseudo_margins=(4, 30, 4, 4))
+    # HRDA's margins are marked on the uncropped image (targets_train_hr_tiny.py), not per crop
+    pseudo_margins=(0, 0, 0, 0))
 train_dataloader = dict(
     batch_size=2, num_workers=0, persistent_workers=False,
     sampler=dict(type='InfiniteSampler', shuffle=True),

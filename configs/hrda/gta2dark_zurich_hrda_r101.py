@@ -8,7 +8,7 @@ _base_ = [
     '../_base_/models/daformer_r101.py',  # backbone and the single-scale DAFormer head
     '../_base_/uda/daformer.py',  # EMA teacher, pseudo labels, ClassMix, FD
     '../_base_/datasets/gta_512x512.py',  # source: GTA at 1280x720, 512 crops
-    '../_base_/datasets/targets_train.py',  # targets at 960x540 / 1024x512, 512 crops
+    '../_base_/datasets/targets_train_hrda_512x512.py',  # targets at 960x540, 512 crops
     '../_base_/datasets/targets_val.py',  # evaluation: the four targets at DAFormer's scale
     '../_base_/schedules/adamw_poly_40k.py',  # AdamW 6e-5, head x10, warm-up 1500, poly, 40k
     '../_base_/default_runtime.py',
@@ -36,9 +36,9 @@ model = dict(
         test_cfg=dict(mode='slide', crop_size=(512, 512), stride=(512, 512))),
     init_checkpoint='pretrained/shared_init_hrda_r101.pth',
     ema_alpha=0.999,
-    # HRDA: crop_pseudo_margins (30, 240, 30, 30), which HRDA masks on the image before cropping
-    # (a margin counts only where the crop touches the border); mtda masks them on the crop
-    pseudo_margins=(30, 240, 30, 30))
+    # HRDA's crop_pseudo_margins (30, 240, 30, 30) are marked on the image before cropping by the
+    # target pipeline (PseudoLabelMargins): a margin counts only where the crop touches the border
+    pseudo_margins=(0, 0, 0, 0))
 train_dataloader = dict(
     batch_size=2, num_workers=4, persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),

@@ -35,9 +35,9 @@ model = dict(
         test_cfg=dict(mode='slide', crop_size=(512, 512), stride=(512, 512))),
     init_checkpoint='pretrained/shared_init_hrda_mitb5.pth',
     ema_alpha=0.999,
-    # HRDA: crop_pseudo_margins (30, 240, 30, 30), which HRDA masks on the image before cropping
-    # (a margin counts only where the crop touches the border); mtda masks them on the crop
-    pseudo_margins=(30, 240, 30, 30))
+    # HRDA's crop_pseudo_margins (30, 240, 30, 30) are marked on the image before cropping by the
+    # target pipeline (PseudoLabelMargins): a margin counts only where the crop touches the border
+    pseudo_margins=(0, 0, 0, 0))
 train_dataloader = dict(
     batch_size=2, num_workers=4, persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),

@@ -219,6 +219,7 @@ def test_the_uda_wrapper_trains_hrda_with_its_detail_losses(tiny_data_root, monk
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     batch = pseudo_collate([dataset[i] for i in range(2)])
     assert batch['source']['inputs'][0].shape[-2:] == (128, 128)
+    assert batch['target']['data_samples'][0].pseudo_trusted.data.shape == (1, 128, 128)
     MessageHub.get_current_instance().update_info('iter', 3)
     model.train()
     before = {k: v.detach().clone() for k, v in model.student.named_parameters()}
@@ -260,4 +261,7 @@ def test_the_hrda_configs_carry_the_papers_per_target_settings(target, backbone)
     assert tuple(segmentor.test_cfg.crop_size) == (window, window)
     assert tuple(segmentor.test_cfg.stride) == (512, 512)
     assert dataset.rare_class_sampling.min_crop_ratio == 2.0
-    assert tuple(cfg.model.pseudo_margins) == (30, 240, 30, 30)
+    assert tuple(cfg.model.pseudo_margins) == (0, 0, 0, 0)  # marked before cropping instead:
+    margins = [t for t in dataset.target.pipeline if t["type"] == "PseudoLabelMargins"]
+    assert [tuple(t["margins"]) for t in margins] == [(30, 240, 30, 30)]
+    assert dataset.target.pipeline[-1]["type"] == "PackTargetInputs"

@@ -80,8 +80,10 @@ class DAFormerUDA(BaseSegmentor):
         init_checkpoint: the experiment's shared init (weights-only segmentor checkpoint).
         ema_alpha: teacher EMA momentum (DAFormer 0.999).
         pseudo_threshold: confidence for the pseudo-label weight (DAFormer 0.968).
-        pseudo_margins: target rows/columns (top, bottom, left, right) left out of the weight
-            (DAFormer ignores the top 15 and bottom 120 rows at 512 crops).
+        pseudo_margins: target rows/columns (top, bottom, left, right) of every crop left out of
+            the weight (DAFormer ignores the top 15 and bottom 120 rows at 512 crops). Target
+            samples that carry ``pseudo_trusted`` (HRDA's margins on the uncropped image,
+            :mod:`mtda.datasets.pseudo_label_margins`) are masked by it as well.
         mix_per_sample: choose the pasted classes per image (``True``) or from the whole batch's
             classes (``False``, DAFormer's code).
         color_jitter_strength: brightness/contrast/saturation/hue strength s (0.2).
@@ -348,6 +350,8 @@ class DAFormerUDA(BaseSegmentor):
                 teacher_logits, threshold=self.pseudo_threshold)
             trusted = ~crop_margin_mask(pseudo_label.shape, margins=self.pseudo_margins,
                                         device=pseudo_label.device)
+            if 'pseudo_trusted' in tgt_samples[0]:  # HRDA's margins, marked before cropping
+                trusted = trusted & torch.stack([s.pseudo_trusted.data[0] for s in tgt_samples])
             pixel_weight = (pseudo_weight.view(-1, 1, 1) * trusted).expand(pseudo_label.shape)
 
         # ClassMix + strong augmentation
