@@ -12,7 +12,7 @@ the classifier (``fixed_in`` / ``fixed_out`` name those layers). A layer with pa
 no slimmable counterpart (LayerNorm, attention, grouped convs) is refused by name: the bank would
 otherwise mix widths silently. Torch (and timm's layer types) only.
 """
-from typing import Collection, Sequence
+from typing import Collection, Optional, Sequence
 
 import torch
 from torch import nn
@@ -79,7 +79,7 @@ def _switchable_bn(bn: nn.BatchNorm2d, widths, divisor) -> SwitchableBatchNorm2d
 
 def make_slimmable_(module: nn.Module, width_mult_list: Sequence[float], *,
                     fixed_in: Collection[str] = (), fixed_out: Collection[str] = (),
-                    divisor: int = 8) -> nn.Module:
+                    only: Optional[Collection[str]] = None, divisor: int = 8) -> nn.Module:
     """Replace, in place, every conv / linear / BatchNorm of ``module`` by its slimmable
     counterpart; returns ``module``, at its widest width.
 
@@ -88,6 +88,7 @@ def make_slimmable_(module: nn.Module, width_mult_list: Sequence[float], *,
         width_mult_list: the bank's width multipliers, ascending, the last 1.0.
         fixed_in: names (relative to ``module``) of layers whose input channels stay whole.
         fixed_out: names of layers whose output channels stay whole.
+        only: convert only these layers (names); ``None``: every layer.
         divisor: channel rounding (8).
 
     Raises:
@@ -99,6 +100,8 @@ def make_slimmable_(module: nn.Module, width_mult_list: Sequence[float], *,
                          f'{list(width_mult_list)}')
     replacements = {}
     for name, child in module.named_modules():
+        if only is not None and name not in only:
+            continue
         if isinstance(child, nn.Conv2d):
             replacements[name] = _slim_conv(child, widths, name in fixed_in, name in fixed_out,
                                             divisor, name)

@@ -8,8 +8,9 @@ channels of the backbone's first conv and the classes of the head's classifier n
 :meth:`set_width` picks the width the whole segmentor runs at (inference, export, merging take
 the widest unless told otherwise).
 """
-from typing import Sequence
+from typing import Sequence, Tuple
 
+import torch
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 from torch import nn
@@ -26,14 +27,23 @@ class SlimmableEncoderDecoder(EncoderDecoder):
         width_mult_list: the bank's width multipliers, ascending, ending at 1.0 (SlimDA and the
             slimmable networks' ResNets: 0.25, 0.5, 0.75, 1.0).
         channel_divisor: channels of every width are multiples of it (8).
+        seed_classifier: add SlimDA's auxiliary classifier ``seed_classifier`` (a 1x1 conv on
+            the head's last features, beside its ``conv_seg``) that only the SEED loss trains
+            (:class:`mtda.models.uda.slimda_uda.SlimDAUDA`); inference does not use it.
         **kwargs: :class:`mmseg.models.segmentors.EncoderDecoder` arguments.
     """
 
     def __init__(self, *, width_mult_list: Sequence[float] = (0.25, 0.5, 0.75, 1.0),
-                 channel_divisor: int = 8, **kwargs) -> None:
+                 channel_divisor: int = 8, seed_classifier: bool = False, **kwargs) -> None:
         if kwargs.get('auxiliary_head') is not None:
             raise ValueError('SlimmableEncoderDecoder has no auxiliary head; drop it')
         super().__init__(**kwargs)
+        if not isinstance(getattr(self.decode_head, 'conv_seg', None), nn.Conv2d):
+            raise ValueError(f'SlimmableEncoderDecoder needs a decode head with a conv_seg '
+                             f'classifier, got {type(self.decode_head).__name__}')
+        if seed_classifier:  # SlimDA's third classifier C_a beside the head's own
+            classifier = self.decode_head.conv_seg
+            self.seed_classifier = nn.Conv2d(classifier.in_channels, classifier.out_channels, 1)
         self.width_mult_list = tuple(float(w) for w in width_mult_list)
         stem = next(name for name, m in self.backbone.named_modules()
                     if isinstance(m, nn.Conv2d))
@@ -41,7 +51,25 @@ class SlimmableEncoderDecoder(EncoderDecoder):
                         divisor=channel_divisor)
         make_slimmable_(self.decode_head, self.width_mult_list, fixed_out={'conv_seg'},
                         divisor=channel_divisor)
+        if seed_classifier:
+            make_slimmable_(self, self.width_mult_list, fixed_out={'seed_classifier'},
+                            only={'seed_classifier'}, divisor=channel_divisor)
         self.width_index = len(self.width_mult_list) - 1
+
+    def logits_and_seed_logits(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The head's logits and the SEED classifier's, both from the head's last features
+        (the input of its ``conv_seg``), at the current width."""
+        if not hasattr(self, 'seed_classifier'):
+            raise ValueError('this SlimmableEncoderDecoder has no SEED classifier; build it with '
+                             'seed_classifier=True')
+        features = []
+        handle = self.decode_head.conv_seg.register_forward_pre_hook(
+            lambda module, args: features.append(args[0]))
+        try:
+            logits = self.decode_head(self.extract_feat(inputs))
+        finally:
+            handle.remove()
+        return logits, self.seed_classifier(features[0])
 
     def set_width(self, index: int) -> 'SlimmableEncoderDecoder':
         """Run at ``width_mult_list[index]`` (negative indices count from the widest)."""

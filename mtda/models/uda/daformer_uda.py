@@ -32,7 +32,7 @@ state dict (an export, a merged model) into the student; the teacher and the fro
 from it, as at the start of training (:meth:`_segmentor_state_into_all`).
 """
 import copy
-from typing import Dict, Optional, Sequence
+from typing import Dict, NamedTuple, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -58,6 +58,19 @@ from .strong_aug import strong_augment
 #: optimizer step follow them)
 PARTS = ('uda.ema', 'uda.student_source', 'uda.imnet', 'uda.feature_distance', 'uda.teacher',
          'uda.mix_augment', 'uda.student_mix', 'uda.masked')
+
+
+class MixedBatch(NamedTuple):
+    """What the student trains on in the mixed pass: the ClassMix-ed, augmented ``image``, its
+    ``label`` (source labels and pseudo labels) and pixel ``weight``; the target's
+    ``pseudo_label`` and ``pixel_weight`` (MIC reuses them) and the batch's mean
+    ``pseudo_weight`` (logged)."""
+    image: torch.Tensor
+    label: torch.Tensor
+    weight: torch.Tensor
+    pseudo_label: torch.Tensor
+    pixel_weight: torch.Tensor
+    pseudo_weight: torch.Tensor
 
 
 def _labels(data_samples) -> torch.Tensor:
@@ -193,15 +206,16 @@ class DAFormerUDA(BaseSegmentor):
         """mmseg init of the student, then the shared init; teacher and frozen copy follow it."""
         self.model.init_weights()
         if self.init_checkpoint:
-            load_state_strict(self.model, load_state_dict_file(self.init_checkpoint),
-                              self.init_checkpoint,
-                              fix='make the shared init with this config '
-                                  '(tools/make_shared_init.py)')
+            self._load_shared_init(load_state_dict_file(self.init_checkpoint))
             self.init_sha256 = sha256_file(self.init_checkpoint)
         self.teacher.load_state_dict(self.model.state_dict())
         if self.imnet_backbone is not None:
             self.imnet_backbone.load_state_dict(self.model.backbone.state_dict())
         self._is_init = True
+
+    def _load_shared_init(self, state) -> None:
+        load_state_strict(self.model, state, self.init_checkpoint,
+                          fix='make the shared init with this config (tools/make_shared_init.py)')
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -338,9 +352,9 @@ class DAFormerUDA(BaseSegmentor):
                     lambda_=self.feature_distance_weight)
         return losses, src_label
 
-    def _mixed_losses(self, source: dict, target: dict, src_label) -> tuple:
-        """``(losses, (pseudo labels, pixel weights))``: the teacher's pseudo labels of the
-        target, ClassMix and the student's weighted loss on the mix."""
+    def _mixed_batch(self, source: dict, target: dict, src_label) -> MixedBatch:
+        """The teacher's pseudo labels of the target and their weights, ClassMix of the source
+        into the target and the strong augmentation of the mix (no student pass)."""
         src_img, tgt_img, tgt_samples = source['inputs'], target['inputs'], target['data_samples']
         # target: pseudo labels from the teacher; their confidence weight (one scalar for the
         # batch, DAFormer), zero on the crop margins
@@ -362,15 +376,21 @@ class DAFormerUDA(BaseSegmentor):
                 std=self.data_preprocessor.std,
                 color_jitter_strength=self.color_jitter_strength,
                 color_jitter_probability=self.color_jitter_probability, blur=self.blur)
-            mixed_label = mix(masks, src_label[:, 0], pseudo_label)
+            mixed_label = mix(masks, src_label[:, 0], pseudo_label).long()
             mixed_weight = mix(masks, torch.ones_like(pixel_weight), pixel_weight)
+        return MixedBatch(mixed_img, mixed_label, mixed_weight, pseudo_label, pixel_weight,
+                          pseudo_weight.mean().detach())
 
+    def _mixed_losses(self, source: dict, target: dict, src_label) -> tuple:
+        """``(losses, (pseudo labels, pixel weights))``: the teacher's pseudo labels of the
+        target, ClassMix and the student's weighted loss on the mix."""
+        batch = self._mixed_batch(source, target, src_label)
         # the student on the mixed image, confidence-weighted
         with record_function('uda.student_mix'):
             losses = {f'mix.{name}': value for name, value in self._pixel_weighted_losses(
-                mixed_img, mixed_label.long(), mixed_weight).items()}
-        losses['mix.pseudo_weight'] = pseudo_weight.mean().detach()
-        return losses, (pseudo_label, pixel_weight)
+                batch.image, batch.label, batch.weight).items()}
+        losses['mix.pseudo_weight'] = batch.pseudo_weight
+        return losses, (batch.pseudo_label, batch.pixel_weight)
 
     def _masked_losses(self, target: dict, pseudo_label: torch.Tensor,
                        pixel_weight: torch.Tensor) -> Dict[str, torch.Tensor]:
