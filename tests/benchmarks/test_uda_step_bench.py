@@ -3,6 +3,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from support import CONFIGS, REPO
 
 
@@ -23,14 +25,16 @@ def test_the_bench_reports_both_steps_their_ratio_and_the_parts_of_a_mic_iterati
     assert 'syncs' not in record  # counted on CUDA only
 
 
-def test_the_hrda_cost_bench_times_both_iterations_and_their_memory():
+@pytest.mark.parametrize('pair,method', [('hrda-miniature', 'HRDA'),
+                                         ('slimda-miniature', 'SlimDA')])
+def test_the_method_cost_bench_times_both_iterations_and_their_memory(pair, method):
     proc = subprocess.run(
-        [sys.executable, 'benchmarks/hrda_cost_bench.py', '--size', 'miniature', '--iters', '1',
+        [sys.executable, 'benchmarks/method_cost_bench.py', '--pair', pair, '--iters', '1',
          '--warmup', '0'],
         cwd=REPO, capture_output=True, text=True, timeout=600, check=True)
     record = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert record['ratio'] == record['seconds']['HRDA'] / record['seconds']['DAFormer']
-    assert record['configs']['HRDA']['crop'] == [128, 128]
+    assert record['method'] == method
+    assert record['ratio'] == record['seconds'][method] / record['seconds']['DAFormer']
     memory = record['memory']
-    assert memory['ratio'] == memory['HRDA']['peak'] / memory['DAFormer']['peak']
-    assert memory['HRDA']['peak'] > 0 and memory['DAFormer']['peak'] > 0
+    assert memory['ratio'] == memory[method]['peak'] / memory['DAFormer']['peak']
+    assert memory[method]['peak'] > 0 and memory['DAFormer']['peak'] > 0

@@ -1,13 +1,17 @@
-"""HRDA's training cost against DAFormer's: one UDA iteration of each, and their peak memory.
+"""A stage-one method's training cost against DAFormer's: one UDA iteration of each, and their
+peak memory, measured in one run.
 
-    python benchmarks/hrda_cost_bench.py [--size mitb5|miniature] [--iters N] [--warmup W]
-                                         [--device cpu|cuda] [--threads T] [--no-memory]
+    python benchmarks/method_cost_bench.py [--pair hrda-mitb5|hrda-miniature|slimda-miniature]
+                                           [--iters N] [--warmup W] [--device cpu|cuda]
+                                           [--threads T] [--no-memory]
 
-``mitb5`` (the issue's question): MiT-B5 + DAFormer head trained as DAFormer (512x512 crops,
+``hrda-mitb5`` (the default): MiT-B5 + DAFormer head trained as DAFormer (512x512 crops,
 ``configs/daformer/gta2cityscapes_daformer_mitb5.py``) and as HRDA (1024x1024 crops, a 0.5
 context and a 512 detail crop, the teacher's detail branch in 3x3 overlapping 512 windows,
 ``configs/hrda/gta2cityscapes_hrda_mitb5.py``); batch 2 per domain in both, as in the papers.
-``miniature``: the EfficientNet-Lite0 pair at 64 and 128 crops.
+``hrda-miniature``: the EfficientNet-Lite0 pair at 64 and 128 crops. ``slimda-miniature``: the
+EfficientNet-Lite0 miniature as one model and as a SlimDA bank (four sandwich widths and SEED per
+iteration, ``configs/slimda/``).
 
 Each iteration is :meth:`~mtda.models.uda.daformer_uda.DAFormerUDA.train_step` as mmengine's loop
 runs it, built and fed by ``benchmarks/uda_step_bench.py`` (random weights, synthetic batch). The
@@ -28,21 +32,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from uda_step_bench import REPO, _now, build  # noqa: E402  (beside this script)
 
+MINIATURE = ('configs/daformer/gta2cityscapes_daformer_efficientnet-lite0_tiny.py', (64, 64))
 PAIRS = {
-    # kind: (config, crop)
-    'mitb5': {'DAFormer': ('configs/daformer/gta2cityscapes_daformer_mitb5.py', (512, 512)),
-              'HRDA': ('configs/hrda/gta2cityscapes_hrda_mitb5.py', (1024, 1024))},
-    'miniature': {
-        'DAFormer': ('configs/daformer/gta2cityscapes_daformer_efficientnet-lite0_tiny.py',
-                     (64, 64)),
+    # pair: the method's name, {kind: (config, crop)}, warm-up and timed iterations
+    'hrda-mitb5': ('HRDA', {
+        'DAFormer': ('configs/daformer/gta2cityscapes_daformer_mitb5.py', (512, 512)),
+        'HRDA': ('configs/hrda/gta2cityscapes_hrda_mitb5.py', (1024, 1024))}, (1, 1)),
+    'hrda-miniature': ('HRDA', {
+        'DAFormer': MINIATURE,
         'HRDA': ('configs/hrda/gta2cityscapes_hrda_efficientnet-lite0_tiny.py', (128, 128))},
+        (3, 10)),
+    'slimda-miniature': ('SlimDA', {
+        'DAFormer': MINIATURE,
+        'SlimDA': ('configs/slimda/gta2cityscapes_slimda_efficientnet-lite0_tiny.py', (64, 64))},
+        (3, 10)),
 }
-DEFAULT_COUNTS = {'mitb5': (1, 1), 'miniature': (3, 10)}  # warm-up, timed iterations
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--size', choices=PAIRS, default='mitb5')
+    parser.add_argument('--pair', choices=PAIRS, default='hrda-mitb5')
     parser.add_argument('--iters', type=int, help='timed iterations of each kind')
     parser.add_argument('--warmup', type=int, help='untimed iterations of each kind first')
     parser.add_argument('--device', default='cpu')
@@ -50,7 +59,7 @@ def parse_args(argv=None):
     parser.add_argument('--no-memory', action='store_true', help='skip the peak-memory runs')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
-    warmup, iters = DEFAULT_COUNTS[args.size]
+    warmup, iters = PAIRS[args.pair][2]
     args.warmup = warmup if args.warmup is None else args.warmup
     args.iters = iters if args.iters is None else args.iters
     return args
@@ -82,9 +91,9 @@ def main(argv=None):
     from mmengine.logging import MMLogger
     if args.threads:
         torch.set_num_threads(args.threads)
-    MMLogger.get_instance('hrda_cost_bench', log_level='ERROR')
-    pair = PAIRS[args.size]
-    print(f'{args.size}: {", ".join(f"{k} {c} at {s[0]}x{s[1]}" for k, (c, s) in pair.items())}; '
+    MMLogger.get_instance('method_cost_bench', log_level='ERROR')
+    method, pair, _ = PAIRS[args.pair]
+    print(f'{args.pair}: {", ".join(f"{k} {c} at {s[0]}x{s[1]}" for k, (c, s) in pair.items())}; '
           f'batch 2 per domain, {args.device}, {torch.get_num_threads()} thread(s); median of '
           f'{args.iters} after {args.warmup} warm-up')
     memory = None
@@ -101,17 +110,18 @@ def main(argv=None):
             step()
             times[kind].append(_now(args.device) - start)
     medians = {kind: statistics.median(values) for kind, values in times.items()}
-    ratio = medians['HRDA'] / medians['DAFormer']
-    print(f'UDA iteration: DAFormer {medians["DAFormer"]:.3f} s | HRDA {medians["HRDA"]:.3f} s | '
-          f'HRDA / DAFormer {ratio:.2f}')
-    record = dict(size=args.size, device=args.device, threads=torch.get_num_threads(),
+    ratio = medians[method] / medians['DAFormer']
+    print(f'UDA iteration: DAFormer {medians["DAFormer"]:.3f} s | {method} {medians[method]:.3f} s'
+          f' | {method} / DAFormer {ratio:.2f}')
+    record = dict(pair=args.pair, method=method, device=args.device,
+                  threads=torch.get_num_threads(),
                   configs={k: dict(config=c, crop=list(s)) for k, (c, s) in pair.items()},
                   seconds=medians, ratio=ratio)
     if memory is not None:
         mib = 1 << 20
-        memory_ratio = memory['HRDA']['peak'] / memory['DAFormer']['peak']
-        print(f'peak memory: DAFormer {memory["DAFormer"]["peak"] / mib:.0f} MiB | HRDA '
-              f'{memory["HRDA"]["peak"] / mib:.0f} MiB | HRDA / DAFormer {memory_ratio:.2f}')
+        memory_ratio = memory[method]['peak'] / memory['DAFormer']['peak']
+        print(f'peak memory: DAFormer {memory["DAFormer"]["peak"] / mib:.0f} MiB | {method} '
+              f'{memory[method]["peak"] / mib:.0f} MiB | {method} / DAFormer {memory_ratio:.2f}')
         record['memory'] = dict(memory, ratio=memory_ratio)
     print(json.dumps(record))
 
