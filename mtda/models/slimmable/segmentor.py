@@ -8,7 +8,7 @@ channels of the backbone's first conv and the classes of the head's classifier n
 :meth:`set_width` picks the width the whole segmentor runs at (inference, export, merging take
 the widest unless told otherwise).
 """
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 from mmseg.models.segmentors import EncoderDecoder
@@ -30,11 +30,14 @@ class SlimmableEncoderDecoder(EncoderDecoder):
         seed_classifier: add SlimDA's auxiliary classifier ``seed_classifier`` (a 1x1 conv on
             the head's last features, beside its ``conv_seg``) that only the SEED loss trains
             (:class:`mtda.models.uda.slimda_uda.SlimDAUDA`); inference does not use it.
+        inference_width: the width the segmentor runs at once built (default the widest), e.g.
+            the one ``tools/select_subnet.py`` chose.
         **kwargs: :class:`mmseg.models.segmentors.EncoderDecoder` arguments.
     """
 
     def __init__(self, *, width_mult_list: Sequence[float] = (0.25, 0.5, 0.75, 1.0),
-                 channel_divisor: int = 8, seed_classifier: bool = False, **kwargs) -> None:
+                 channel_divisor: int = 8, seed_classifier: bool = False,
+                 inference_width: Optional[float] = None, **kwargs) -> None:
         if kwargs.get('auxiliary_head') is not None:
             raise ValueError('SlimmableEncoderDecoder has no auxiliary head; drop it')
         super().__init__(**kwargs)
@@ -55,6 +58,11 @@ class SlimmableEncoderDecoder(EncoderDecoder):
             make_slimmable_(self, self.width_mult_list, fixed_out={'seed_classifier'},
                             only={'seed_classifier'}, divisor=channel_divisor)
         self.width_index = len(self.width_mult_list) - 1
+        if inference_width is not None:
+            if float(inference_width) not in self.width_mult_list:
+                raise ValueError(f'inference_width {inference_width} is not one of the bank\'s '
+                                 f'widths {list(self.width_mult_list)}')
+            self.set_width(self.width_mult_list.index(float(inference_width)))
 
     def logits_and_seed_logits(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """The head's logits and the SEED classifier's, both from the head's last features
