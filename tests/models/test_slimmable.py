@@ -204,3 +204,34 @@ def test_layers_without_a_slimmable_counterpart_are_refused_by_name():
         make_slimmable_(nn.Sequential(nn.Conv2d(4, 8, 1, groups=2)), [0.5, 1.0])
     with pytest.raises(ValueError, match='end at 1.0'):
         make_slimmable_(nn.Sequential(nn.Conv2d(4, 8, 1)), [0.5, 0.75])
+
+
+def test_merging_two_banks_pools_every_widths_statistics_on_their_own():
+    """Stage two on banks: each width's BatchNorm is its own layer, so its statistics are pooled
+    with the same width's of the other bank (the mixture of the two Gaussians), width by width."""
+    from mtda.merging import EntryKind, classify_state_dict_entries, merge_state_dicts
+    _, bank = _tiny_segmentors()
+    kinds = classify_state_dict_entries(bank)
+    layer = 'backbone.timm_model.bn1.bn'
+    for index in range(4):
+        assert kinds[f'{layer}.{index}.running_mean'] is EntryKind.BN_MEAN
+        assert kinds[f'{layer}.{index}.running_var'] is EntryKind.BN_VAR
+    states = []
+    for seed, (mean, count) in enumerate(((0.0, 100), (4.0, 300))):
+        state = {k: v.clone() for k, v in bank.state_dict().items()}
+        for key in state:  # every width of every layer saw this bank's training batches
+            if key.endswith('num_batches_tracked'):
+                state[key].fill_(count)
+        for index in range(4):  # width i of bank b: mean (b's mean + i), variance 1
+            state[f'{layer}.{index}.running_mean'].fill_(mean + index)
+            state[f'{layer}.{index}.running_var'].fill_(1.0)
+        states.append(state)
+    merged = merge_state_dicts([(f'bank{i}.pth', (lambda s=s: s)) for i, s in enumerate(states)],
+                               kinds=kinds).state_dict
+    for index in range(4):
+        # 1/4 at mean i, 3/4 at mean 4 + i, variance 1: the mixture's mean 3 + i, variance 4
+        torch.testing.assert_close(merged[f'{layer}.{index}.running_mean'],
+                                   torch.full_like(merged[f'{layer}.{index}.running_mean'],
+                                                   3.0 + index))
+        torch.testing.assert_close(merged[f'{layer}.{index}.running_var'],
+                                   torch.full_like(merged[f'{layer}.{index}.running_var'], 4.0))
