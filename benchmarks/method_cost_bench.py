@@ -23,14 +23,13 @@ DAFormer's 16 h and 9.7 GB (``lhoyer/HRDA#14``), i.e. about 2x the time and 2.3x
 """
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from uda_step_bench import REPO, _now, build  # noqa: E402  (beside this script)
+from uda_step_bench import REPO, alternate, build  # noqa: E402  (beside this script)
 
 MINIATURE = ('configs/daformer/gta2cityscapes_daformer_efficientnet-lite0_tiny.py', (64, 64))
 PAIRS = {
@@ -100,16 +99,7 @@ def main(argv=None):
     if not args.no_memory:  # first, while this process holds no model
         memory = {kind: peak_memory(args, *spec) for kind, spec in pair.items()}
     steps = {kind: build(_step_args(args, *spec), 'uda')[2] for kind, spec in pair.items()}
-    for _ in range(args.warmup):
-        for step in steps.values():
-            step()
-    times = {kind: [] for kind in steps}
-    for _ in range(args.iters):
-        for kind, step in steps.items():
-            start = _now(args.device)
-            step()
-            times[kind].append(_now(args.device) - start)
-    medians = {kind: statistics.median(values) for kind, values in times.items()}
+    medians = alternate(steps, warmup=args.warmup, iters=args.iters, device=args.device)
     ratio = medians[method] / medians['DAFormer']
     print(f'UDA iteration: DAFormer {medians["DAFormer"]:.3f} s | {method} {medians[method]:.3f} s'
           f' | {method} / DAFormer {ratio:.2f}')

@@ -191,16 +191,22 @@ def time_steps(args) -> tuple:
     if args.compile or args.bf16 or args.channels_last:
         plain = dict(vars(args), compile=False, bf16=False, channels_last=False)
         steps[EAGER] = build(argparse.Namespace(**plain), 'supervised')[2]
-    for _ in range(args.warmup):
+    return alternate(steps, warmup=args.warmup, iters=args.iters, device=args.device), steps
+
+
+def alternate(steps: dict, *, warmup: int, iters: int, device: str) -> dict:
+    """``{kind: median seconds}``: every step runs ``warmup`` times, then the kinds alternate
+    ``iters`` times, each timed on its own (one machine state for all)."""
+    for _ in range(warmup):
         for step in steps.values():
             step()
     times = {kind: [] for kind in steps}
-    for _ in range(args.iters):
+    for _ in range(iters):
         for kind, step in steps.items():
-            start = _now(args.device)
+            start = _now(device)
             step()
-            times[kind].append(_now(args.device) - start)
-    return {kind: statistics.median(values) for kind, values in times.items()}, steps
+            times[kind].append(_now(device) - start)
+    return {kind: statistics.median(values) for kind, values in times.items()}
 
 
 def count_syncs(step) -> tuple:

@@ -1,11 +1,8 @@
-# GTA -> acdc: HRDA (Hoyer et al., ECCV 2022) self-training, MiT-B5 + DAFormer head, with the
-# settings of the paper's own config (AIR-DISCOVER/Model-Merging-MTDA configs/hrda/ for this target
-# and backbone): 960x540 images and 512x512 crops (the paper's uda_gtaHR_to_*HR_512x512 data), so
-# the detail crop is the whole training crop; EMA alpha 0.999 (dacs_a999_fdthings); test windows
-# 512x512, stride 512.
-# Stage one of mtda: one of the per-target runs that share init_checkpoint and are merged later.
+# GTA -> acdc: HRDA self-training, MiT-B5 + DAFormer head, with the paper's settings for this
+# target and backbone (docs/stage_one.md, "The paper's per-target settings"). Stage one of mtda:
+# one of the per-target runs that share init_checkpoint and are merged later.
 _base_ = [
-    '../_base_/models/daformer_mitb5.py',  # backbone and the single-scale DAFormer head
+    '../_base_/models/hrda_daformer_mitb5.py',  # HRDA: context 0.5 + detail crop, scale attention
     '../_base_/uda/daformer.py',  # EMA teacher, pseudo labels, ClassMix, FD
     '../_base_/datasets/gta_512x512.py',  # source: GTA at 1280x720, 512 crops
     '../_base_/datasets/targets_train_hrda_512x512.py',  # targets at 960x540, 512 crops
@@ -15,25 +12,7 @@ _base_ = [
 ]
 target_domain = 'acdc'
 model = dict(
-    segmentor=dict(
-        type='HRDAEncoderDecoder',
-        data_preprocessor=dict(
-            type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53],
-            std=[58.395, 57.12, 57.375], bgr_to_rgb=True, pad_val=0, seg_pad_val=255,
-            size=(512, 512)),  # the training crop
-        backbone={{_base_.segmentor.backbone}},
-        decode_head=dict(
-            type='HRDAHead',
-            single_scale_head={{_base_.segmentor.decode_head}},  # one head for both scales
-            hr_loss_weight=0.1,  # HRDA's lambda_d: the detail crop's own loss
-            attention_classwise=True,  # one scale-attention map per class
-            attention_embed_dims=256),
-        scales=[1, 0.5],  # detail at full, context at half resolution
-        hr_crop_size=(512, 512),  # the detail crop
-        crop_coord_divisible=8,  # output stride 4 x context downscale 2: cells align
-        hr_slide_inference=True,  # the teacher's detail branch in overlapping 512 windows
-        train_cfg=dict(),
-        test_cfg=dict(mode='slide', crop_size=(512, 512), stride=(512, 512))),
+    segmentor={{_base_.hrda_segmentor_512}},  # 512 crops, test windows 512
     init_checkpoint='pretrained/shared_init_hrda_mitb5.pth',
     ema_alpha=0.999,
     # HRDA's crop_pseudo_margins (30, 240, 30, 30) are marked on the image before cropping by the

@@ -1,11 +1,9 @@
-# GTA -> idd: HRDA (Hoyer et al., ECCV 2022) self-training, ResNetV1c-101 + DAFormer head (the
-# paper's ResNet101), with the settings of the paper's own config (AIR-DISCOVER/Model-Merging-MTDA
-# configs/hrda/ for this target and backbone): full resolution, 1024x1024 crops (HRDA's default);
-# EMA alpha 0.0 (the paper's ResNet-101 Cityscapes and IDD runs use dacs_a0_fdthings: the teacher
-# is the student); test windows 512x512, stride 512.
-# Stage one of mtda: one of the per-target runs that share init_checkpoint and are merged later.
+# GTA -> idd: HRDA self-training, ResNetV1c-101 + DAFormer head (the paper's ResNet101), with the
+# paper's settings for this target and backbone (docs/stage_one.md, "The paper's per-target
+# settings"). Stage one of mtda: one of the per-target runs that share init_checkpoint and are
+# merged later.
 _base_ = [
-    '../_base_/models/daformer_r101.py',  # backbone and the single-scale DAFormer head
+    '../_base_/models/hrda_daformer_r101.py',  # HRDA: context 0.5 + detail crop, scale attention
     '../_base_/uda/daformer.py',  # EMA teacher, pseudo labels, ClassMix, FD
     '../_base_/datasets/gta_hr_1024x1024.py',  # source: GTA at 2560x1440, 1024 crops
     '../_base_/datasets/targets_train_hr_1024x1024.py',  # targets at full resolution, 1024 crops
@@ -15,27 +13,9 @@ _base_ = [
 ]
 target_domain = 'idd'
 model = dict(
-    segmentor=dict(
-        type='HRDAEncoderDecoder',
-        data_preprocessor=dict(
-            type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53],
-            std=[58.395, 57.12, 57.375], bgr_to_rgb=True, pad_val=0, seg_pad_val=255,
-            size=(1024, 1024)),  # the training crop
-        backbone={{_base_.segmentor.backbone}},
-        decode_head=dict(
-            type='HRDAHead',
-            single_scale_head={{_base_.segmentor.decode_head}},  # one head for both scales
-            hr_loss_weight=0.1,  # HRDA's lambda_d: the detail crop's own loss
-            attention_classwise=True,  # one scale-attention map per class
-            attention_embed_dims=256),
-        scales=[1, 0.5],  # detail at full, context at half resolution
-        hr_crop_size=(512, 512),  # the detail crop
-        crop_coord_divisible=8,  # output stride 4 x context downscale 2: cells align
-        hr_slide_inference=True,  # the teacher's detail branch in overlapping 512 windows
-        train_cfg=dict(),
-        test_cfg=dict(mode='slide', crop_size=(512, 512), stride=(512, 512))),
+    segmentor={{_base_.hrda_segmentor_test512}},  # 1024 crops, test windows 512
     init_checkpoint='pretrained/shared_init_hrda_r101.pth',
-    ema_alpha=0.0,
+    ema_alpha=0.0,  # the paper's dacs_a0_fdthings: the teacher is the student
     # HRDA's crop_pseudo_margins (30, 240, 30, 30) are marked on the image before cropping by the
     # target pipeline (PseudoLabelMargins): a margin counts only where the crop touches the border
     pseudo_margins=(0, 0, 0, 0))

@@ -2,10 +2,10 @@
 # sees the whole 128x128 training crop at scale 0.5 (64x64, the DAFormer miniature's crop and
 # resolution) and the detail branch a 64x64 crop at scale 1; a scale-attention head fuses them.
 # Each value is HRDA's (lhoyer/HRDA configs/hrda/gtaHR2csHR_hrda.py) or scaled from it as noted.
-# The miniature's images are stored at one resolution (128 px wide, DAFormer's 1280 px scaled
-# by 1/10), so the detail branch sees them upsampled 2x (as HRDA's 2560x1440 GTA is upsampled
-# from 1914x1052) and gains no rendered detail: the miniature exercises HRDA's mechanics and
-# cost, not its high-resolution gain.
+# The miniature's images are stored at one resolution (128 px wide, DAFormer's 1280 px scaled by
+# 1/10), so the detail branch sees them upsampled 2x (as HRDA's 2560x1440 GTA is upsampled from
+# 1914x1052) and gains no rendered detail: the miniature exercises HRDA's mechanics and cost, not
+# its high-resolution gain.
 _base_ = ['./daformer_efficientnet-lite0_tiny.py']
 segmentor = dict(
     type='HRDAEncoderDecoder',
