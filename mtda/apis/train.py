@@ -90,4 +90,14 @@ def train_from_config(config: str, *, work_dir: Optional[str] = None,
     prepare_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    _leave_process_group()
     return runner
+
+
+def _leave_process_group() -> None:
+    """End a distributed run's process group once every rank is done: left to the interpreter's
+    exit, gloo's threads can be torn down mid-flight and abort a rank after a finished run."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
