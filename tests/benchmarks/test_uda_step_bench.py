@@ -3,8 +3,6 @@ import json
 import subprocess
 import sys
 
-import pytest
-
 from support import CONFIGS, REPO
 
 
@@ -25,9 +23,8 @@ def test_the_bench_reports_both_steps_their_ratio_and_the_parts_of_a_mic_iterati
     assert 'syncs' not in record  # counted on CUDA only
 
 
-@pytest.mark.parametrize('pair,method', [('hrda-miniature', 'HRDA'),
-                                         ('slimda-miniature', 'SlimDA')])
-def test_the_method_cost_bench_times_both_iterations_and_their_memory(pair, method):
+def test_the_method_cost_bench_times_both_iterations_and_their_memory():
+    pair, method = 'hrda-miniature', 'HRDA'  # the other pairs run the same code
     proc = subprocess.run(
         [sys.executable, 'benchmarks/method_cost_bench.py', '--pair', pair, '--iters', '1',
          '--warmup', '0'],
