@@ -27,11 +27,11 @@ def parse_args(argv=None):
     parser.add_argument('--budget', type=float, required=True, metavar='GFLOPS',
                         help='the most GFLOPs one forward at --input-size may take')
     parser.add_argument('--images', required=True,
-                        help='unlabelled target frames: a folder, one image or a video')
+                        help='a folder of unlabelled target frames (a seeded sample is read)')
     parser.add_argument('--input-size', type=int, nargs=2, metavar=('H', 'W'),
                         help='where the FLOPs are counted (default: the training crop)')
     parser.add_argument('--max-images', type=int, default=64,
-                        help='frames used for calibration and UPEM (default 64)')
+                        help='frames sampled for calibration and UPEM (default 64)')
     parser.add_argument('--no-calibration', action='store_true',
                         help='keep the trained BatchNorm statistics')
     parser.add_argument('--distance', choices=('kl', 'js', 'l1'), default='kl')
@@ -43,7 +43,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from mtda.apis.infer import load_segmentor, read_frames
+    from mtda.apis.infer import load_segmentor
     from mtda.apis.select_subnet import image_batches, score_widths
     from mtda.config import load_config
     from mtda.errors import MtdaError
@@ -61,7 +61,7 @@ def main(argv=None):
         raise MtdaError(f'{args.config}: not a slimmable bank ({type(bank).__name__}); pass a '
                         'configs/slimda/ config')
     input_size = tuple(args.input_size or bank.data_preprocessor.size or (512, 512))
-    batches = image_batches(bank, read_frames(args.images), max_images=args.max_images)
+    batches = image_batches(bank, args.images, count=args.max_images)
     choice = score_widths(bank, batches, budget_flops=args.budget * 1e9, input_size=input_size,
                           calibrate=not args.no_calibration, distance=args.distance)
     print(f'{choice.images} frames of {args.images}; FLOPs at {input_size[0]}x{input_size[1]}; '

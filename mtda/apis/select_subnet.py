@@ -8,11 +8,14 @@ UPEM: the mean KL from the widest width's predictions (the anchor) to its own, o
 images. The width with the lowest UPEM among those within the budget is chosen.
 """
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 import torch
 
 from ..errors import MtdaError
+from ..merging.zip_images import image_batches as read_image_batches
+from ..merging.zip_images import sample_images
+from ..merging.zipit import recompute_batchnorm_statistics
 from ..models.slimmable import SlimmableEncoderDecoder, SwitchableBatchNorm2d, upem
 
 
@@ -57,22 +60,12 @@ def width_flops(bank: SlimmableEncoderDecoder, input_size: Sequence[int]) -> Lis
 
 def calibrate_batchnorm_(bank: SlimmableEncoderDecoder, batches: Sequence[torch.Tensor]) -> None:
     """Re-estimate the current width's BatchNorm statistics as the average over ``batches``
-    (normalised image tensors), leaving the other widths' statistics alone."""
+    (normalised image tensors), leaving the other widths' statistics alone; the bank ends in
+    eval mode (:func:`mtda.merging.zipit.recompute_batchnorm_statistics`, restricted to the
+    width's norms)."""
     norms = [m.bn[m.width_index] for m in bank.modules() if isinstance(m, SwitchableBatchNorm2d)]
-    momenta = [norm.momentum for norm in norms]
-    was_training = bank.training
-    for norm in norms:
-        norm.reset_running_stats()
-        norm.momentum = None  # a cumulative average
-    bank.train()
-    try:
-        with torch.no_grad():
-            for batch in batches:
-                bank._forward(batch)
-    finally:
-        for norm, momentum in zip(norms, momenta):
-            norm.momentum = momentum
-        bank.train(was_training)
+    recompute_batchnorm_statistics(bank, batches, lambda model, batch: model._forward(batch),
+                                   norms=norms)
 
 
 def select_width(flops: Sequence[int], scores: Sequence[float], budget_flops: float) -> int:
@@ -120,26 +113,11 @@ def score_widths(bank: SlimmableEncoderDecoder, batches: Sequence[torch.Tensor],
                         images=sum(len(b) for b in batches))
 
 
-def image_batches(bank, frames, *, batch_size: int = 4,
-                  max_images: Optional[int] = None) -> List[torch.Tensor]:
-    """Normalised batches of BGR frames (:func:`mtda.apis.infer.read_frames`) by the bank's own
-    data preprocessor; frames of one batch must share a size."""
-    batches, pending = [], []
-
-    def flush():
-        if pending:
-            data = bank.data_preprocessor(dict(inputs=list(pending)), False)
-            batches.append(data['inputs'])
-            pending.clear()
-
-    for count, (_, image) in enumerate(frames):
-        if max_images is not None and count >= max_images:
-            break
-        tensor = torch.from_numpy(image.copy()).permute(2, 0, 1)
-        if pending and tensor.shape != pending[0].shape:
-            flush()
-        pending.append(tensor)
-        if len(pending) == batch_size:
-            flush()
-    flush()
-    return batches
+def image_batches(bank, folder, *, count: int = 64, seed: int = 0) -> List[torch.Tensor]:
+    """A seeded sample of ``count`` images of ``folder`` in batches of one size
+    (:mod:`mtda.merging.zip_images`, as ZipIt! reads its images), normalised by the bank's own
+    data preprocessor."""
+    files = sample_images(folder, count, seed=seed)
+    return [bank.data_preprocessor(dict(inputs=[torch.from_numpy(image).permute(2, 0, 1)
+                                                for image in batch]), False)['inputs']
+            for batch in read_image_batches(files)]

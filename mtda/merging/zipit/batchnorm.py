@@ -8,7 +8,7 @@ again; so does this, with torch's cumulative average (``momentum=None``) so ever
 alike.
 """
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Optional, Sequence
 
 import torch
 from torch import nn
@@ -20,7 +20,8 @@ __all__ = ['recompute_batchnorm_statistics']
 
 def recompute_batchnorm_statistics(model: nn.Module, batches: Iterable[Any],
                                    run: Callable[[nn.Module, Any], None], *,
-                                   batchnorm_types: tuple = BATCHNORM_TYPES) -> int:
+                                   batchnorm_types: tuple = BATCHNORM_TYPES,
+                                   norms: Optional[Sequence[nn.Module]] = None) -> int:
     """Reset every BatchNorm's running statistics of ``model`` and estimate them on ``batches``.
 
     Only the BatchNorms are put in training mode (dropout and the rest stay in eval mode); no
@@ -31,12 +32,15 @@ def recompute_batchnorm_statistics(model: nn.Module, batches: Iterable[Any],
         batches: inputs, each handed to ``run`` once.
         run: ``run(model, batch)``: one forward pass.
         batchnorm_types: the classes that keep running statistics.
+        norms: re-estimate only these BatchNorms of ``model`` (e.g. one width of a slimmable
+            bank); the others keep their statistics. Default: every one of ``batchnorm_types``.
 
     Returns:
         How many BatchNorm layers were re-estimated.
     """
-    norms = [m for m in model.modules() if isinstance(m, batchnorm_types)
-             and m.track_running_stats]
+    if norms is None:
+        norms = [m for m in model.modules() if isinstance(m, batchnorm_types)]
+    norms = [m for m in norms if m.track_running_stats]
     momenta = [m.momentum for m in norms]
     model.eval()
     for norm in norms:

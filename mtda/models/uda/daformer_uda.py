@@ -324,8 +324,9 @@ class DAFormerUDA(BaseSegmentor):
             update_ema_(self.teacher, self.model,
                         alpha=ema_alpha(self._current_iter(), self.ema_alpha))
 
-    def _source_losses(self, source: dict) -> tuple:
-        """``(losses, source labels)``: the student's supervised loss and the feature distance."""
+    def _source_losses(self, source: dict, *, feature_distance: bool = True) -> tuple:
+        """``(losses, source labels)``: the student's supervised loss and (when the model has
+        the frozen ImageNet copy and ``feature_distance``) the feature distance."""
         src_img, src_samples = source['inputs'], source['data_samples']
         src_label = _labels(src_samples)
         losses: Dict[str, torch.Tensor] = {}
@@ -338,7 +339,7 @@ class DAFormerUDA(BaseSegmentor):
                                                           self.model.train_cfg)
             for name, value in head_losses.items():
                 losses[f'src.{name}'] = value
-        if self.imnet_backbone is not None:
+        if self.imnet_backbone is not None and feature_distance:
             # HRDA: the distance is taken on the context branch (its feature_scale)
             imnet_img = self.model.context_input(src_img) if self.is_hrda else src_img
             with record_function('uda.imnet'), torch.inference_mode():

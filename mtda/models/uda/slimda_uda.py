@@ -97,13 +97,8 @@ class SlimDAUDA(DAFormerUDA):
         for width in sampled:
             self.model.set_width(width)
             tag = f'w{self.model.width:g}'
-            with optim_wrapper.optim_context(self):
-                if width == widest:  # DAFormer's source losses, with the feature distance
-                    losses = self._source_losses(source)[0]
-                else:
-                    losses = {f'src.{k}': v for k, v in self.model.decode_head.loss(
-                        self.model.extract_feat(source['inputs']), source['data_samples'],
-                        self.model.train_cfg).items()}
+            with optim_wrapper.optim_context(self):  # the feature distance at the widest only
+                losses = self._source_losses(source, feature_distance=width == widest)[0]
             self._backward({f'{tag}.{k}': v for k, v in losses.items()}, optim_wrapper, log_vars)
             with optim_wrapper.optim_context(self), record_function('uda.student_mix'):
                 losses = self._pixel_weighted_losses(batch.image, batch.label, batch.weight)
@@ -130,7 +125,7 @@ class SlimDAUDA(DAFormerUDA):
             logits = []
             for width in sampled:
                 self.teacher.set_width(width)
-                logits.append(self.teacher.decode_head(self.teacher.extract_feat(images)))
+                logits.append(self.teacher._forward(images))
             self.teacher.set_width(-1)
             target = sharpen(ensemble_probabilities(logits), self.seed_temperature)
         return target.clone()  # out of inference mode: usable in the student's graph
