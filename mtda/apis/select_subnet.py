@@ -1,14 +1,19 @@
-"""Label-free choice of a slimmable bank's width under a FLOPs budget (SlimDA's UPEM selection;
-docs/slimda.md).
+"""Label-free choice of a slimmable bank's sub-network under a FLOPs budget (SlimDA's UPEM
+selection; docs/slimda.md).
 
-For every width of a :class:`~mtda.models.slimmable.SlimmableEncoderDecoder` bank: its FLOPs at
-the given input size (mmengine's complexity analysis), its BatchNorm statistics re-estimated on
-the unlabelled target images (BN calibration, a cumulative average over the images), and its
-UPEM: the mean KL from the widest width's predictions (the anchor) to its own, over the same
-images. The width with the lowest UPEM among those within the budget is chosen.
+The candidates are the bank's uniform widths and, when its config names ``width_stages``, a seeded
+sample of sub-networks whose stages run at different widths. For each: its FLOPs at the given
+input size (mmengine's complexity analysis), its BatchNorm statistics re-estimated on the
+unlabelled target images (BN calibration, a cumulative average over the images), and its UPEM:
+the mean KL from the widest width's predictions (the anchor) to its own, over the same images.
+The candidate with the lowest UPEM among those within the budget is chosen.
 """
+import contextlib
+import copy
+import itertools
+import random
 from dataclasses import dataclass, field
-from typing import List, Sequence
+from typing import Iterator, List, Sequence, Tuple
 
 import torch
 
@@ -18,26 +23,65 @@ from ..merging.zip_images import sample_images
 from ..merging.zipit import recompute_batchnorm_statistics
 from ..models.slimmable import SlimmableEncoderDecoder, SwitchableBatchNorm2d, upem
 
+#: one width index per stage of the bank (one entry for a bank without width stages)
+Subnet = Tuple[int, ...]
+
 
 @dataclass
 class SubnetChoice:
-    """The scores of every width and the one chosen."""
-    widths: List[float]
+    """The scores of every candidate and the one chosen."""
+    candidates: List[Subnet]
+    widths: List[Tuple[float, ...]]  # each candidate's width multiplier per stage
     flops: List[int]
     upem: List[float]
     budget_flops: float
-    chosen: int  # an index into widths
+    chosen: int  # an index into candidates
     images: int = 0
     extra: dict = field(default_factory=dict)
 
     @property
-    def width(self) -> float:
+    def width(self) -> Tuple[float, ...]:
+        """The chosen sub-network's width per stage."""
         return self.widths[self.chosen]
 
 
-def width_flops(bank: SlimmableEncoderDecoder, input_size: Sequence[int]) -> List[int]:
-    """FLOPs of one ``(1, 3, H, W)`` forward at every width (mmengine's analysis of the traced
-    ops, so a width counts only the channels it uses)."""
+def stage_count(bank: SlimmableEncoderDecoder) -> int:
+    return len(bank.width_stages) if bank.width_stages else 1
+
+
+def apply_subnet(bank: SlimmableEncoderDecoder, subnet: Subnet) -> SlimmableEncoderDecoder:
+    """Run ``bank`` as ``subnet``."""
+    return bank.set_subnet(subnet) if bank.width_stages else bank.set_width(subnet[0])
+
+
+def candidate_subnets(bank: SlimmableEncoderDecoder, *, per_stage: int = 0,
+                      seed: int = 0) -> List[Subnet]:
+    """The uniform widths, narrowest first, then ``per_stage`` distinct non-uniform sub-networks
+    drawn with ``seed`` from every per-stage combination (in a seeded order, so a budget filter
+    can keep taking the next).
+
+    Raises:
+        MtdaError: per-stage candidates asked of a bank without width stages.
+    """
+    widths, stages = len(bank.width_mult_list), stage_count(bank)
+    uniform = [(index,) * stages for index in range(widths)]
+    if per_stage and not bank.width_stages:
+        raise MtdaError('per-stage candidates need the bank\'s width_stages in its config '
+                        '(configs/_base_/uda/slimda_efficientnet-lite0.py shows them)')
+    mixed = [subnet for subnet in itertools.product(range(widths), repeat=stages)
+             if len(set(subnet)) > 1]
+    random.Random(seed).shuffle(mixed)
+    return uniform + mixed[:per_stage] if per_stage else uniform
+
+
+def subnet_widths(bank: SlimmableEncoderDecoder, subnet: Subnet) -> Tuple[float, ...]:
+    return tuple(bank.width_mult_list[index] for index in subnet)
+
+
+def subnet_flops(bank: SlimmableEncoderDecoder, subnets: Sequence[Subnet],
+                 input_size: Sequence[int]) -> List[int]:
+    """FLOPs of one ``(1, 3, H, W)`` forward of every sub-network (mmengine's analysis of the
+    traced ops, so a sub-network counts only the channels it uses)."""
     from mmengine.analysis import get_model_complexity_info
     from mmengine.logging import MMLogger
     logger = MMLogger.get_current_instance()
@@ -46,8 +90,8 @@ def width_flops(bank: SlimmableEncoderDecoder, input_size: Sequence[int]) -> Lis
     try:
         device = next(bank.parameters()).device
         flops = []
-        for index in range(len(bank.width_mult_list)):
-            bank.set_width(index)
+        for subnet in subnets:
+            apply_subnet(bank, subnet)
             info = get_model_complexity_info(
                 bank, inputs=(torch.zeros(1, 3, *input_size, device=device),),
                 show_table=False, show_arch=False)
@@ -58,66 +102,116 @@ def width_flops(bank: SlimmableEncoderDecoder, input_size: Sequence[int]) -> Lis
     return flops
 
 
+def width_flops(bank: SlimmableEncoderDecoder, input_size: Sequence[int]) -> List[int]:
+    """FLOPs of one forward at every uniform width, narrowest first."""
+    return subnet_flops(bank, candidate_subnets(bank), input_size)
+
+
 def calibrate_batchnorm_(bank: SlimmableEncoderDecoder, batches: Sequence[torch.Tensor]) -> None:
-    """Re-estimate the current width's BatchNorm statistics as the average over ``batches``
-    (normalised image tensors), leaving the other widths' statistics alone; the bank ends in
-    eval mode (:func:`mtda.merging.zipit.recompute_batchnorm_statistics`, restricted to the
-    width's norms)."""
+    """Re-estimate the BatchNorm statistics the current sub-network uses as the average over
+    ``batches`` (normalised image tensors), leaving the other widths' statistics alone; the bank
+    ends in eval mode (:func:`mtda.merging.zipit.recompute_batchnorm_statistics`, restricted to
+    those norms)."""
     norms = [m.bn[m.width_index] for m in bank.modules() if isinstance(m, SwitchableBatchNorm2d)]
     recompute_batchnorm_statistics(bank, batches, lambda model, batch: model._forward(batch),
                                    norms=norms)
 
 
-def select_width(flops: Sequence[int], scores: Sequence[float], budget_flops: float) -> int:
-    """The index of the lowest score among the widths within ``budget_flops``.
+@contextlib.contextmanager
+def kept_batchnorm_statistics(bank: SlimmableEncoderDecoder) -> Iterator[None]:
+    """Restore every switchable BatchNorm's state on exit (candidates share statistics: a
+    per-stage sub-network calibrates some of each width's norms)."""
+    norms = [m for m in bank.modules() if isinstance(m, SwitchableBatchNorm2d)]
+    saved = [copy.deepcopy(m.state_dict()) for m in norms]
+    try:
+        yield
+    finally:
+        for module, state in zip(norms, saved):
+            module.load_state_dict(state)
+
+
+def subnet_logits(bank: SlimmableEncoderDecoder, subnet: Subnet,
+                  batches: Sequence[torch.Tensor], *, calibrate: bool = True) -> List[torch.Tensor]:
+    """The logits of ``subnet`` on ``batches``, after calibrating its statistics on them."""
+    apply_subnet(bank, subnet)
+    if calibrate:
+        calibrate_batchnorm_(bank, batches)
+    bank.eval()
+    with torch.no_grad():
+        return [bank._forward(batch) for batch in batches]
+
+
+def lowest_within_budget(flops: Sequence[int], scores: Sequence[float], budget_flops: float) -> int:
+    """The index of the lowest score among the candidates within ``budget_flops`` (a tie goes to
+    the one with more FLOPs).
 
     Raises:
-        MtdaError: no width fits the budget (naming what the narrowest needs).
+        MtdaError: no candidate fits the budget (naming what the cheapest needs).
     """
     fitting = [i for i, f in enumerate(flops) if f <= budget_flops]
     if not fitting:
-        raise MtdaError(f'no width fits a budget of {budget_flops / 1e9:.4g} GFLOPs; the '
-                        f'narrowest needs {min(flops) / 1e9:.4g} GFLOPs: raise --budget')
+        raise MtdaError(f'no sub-network fits a budget of {budget_flops / 1e9:.4g} GFLOPs; the '
+                        f'cheapest needs {min(flops) / 1e9:.4g} GFLOPs: raise --budget')
     return min(fitting, key=lambda i: (scores[i], -flops[i]))
 
 
-def score_widths(bank: SlimmableEncoderDecoder, batches: Sequence[torch.Tensor], *,
-                 budget_flops: float, input_size: Sequence[int],
-                 calibrate: bool = True, distance: str = 'kl') -> SubnetChoice:
-    """Every width's FLOPs, calibrated statistics and UPEM against the widest; the choice.
+def score_subnets(bank: SlimmableEncoderDecoder, batches: Sequence[torch.Tensor], *,
+                  budget_flops: float, input_size: Sequence[int], per_stage: int = 0,
+                  seed: int = 0, calibrate: bool = True, distance: str = 'kl') -> SubnetChoice:
+    """Every candidate's FLOPs and UPEM against the widest width (each calibrated on
+    ``batches`` first); the choice.
 
     Args:
-        bank: the slimmable segmentor (weights loaded); left at the chosen width, in eval mode,
-            with every width's statistics calibrated (when ``calibrate``).
+        bank: the slimmable segmentor (weights loaded); left as the chosen sub-network, in eval
+            mode, with the statistics it uses calibrated (when ``calibrate``) and every other
+            statistic as it was.
         batches: normalised target images, ``(N, 3, H, W)`` each.
         budget_flops: the most FLOPs one forward at ``input_size`` may take.
         input_size: ``(H, W)`` the FLOPs are counted at.
-        calibrate: re-estimate each width's BatchNorm statistics on ``batches`` first.
+        per_stage: how many non-uniform sub-networks within the budget to add to the uniform
+            widths (:func:`candidate_subnets`, drawn with ``seed``).
+        calibrate: re-estimate each candidate's BatchNorm statistics on ``batches`` first.
         distance: UPEM's distance (``kl``, ``js``, ``l1``).
     """
     if not batches:
         raise MtdaError('UPEM needs unlabelled target images; --images found none')
-    flops = width_flops(bank, input_size)
-    logits = []
-    for index in range(len(bank.width_mult_list)):
-        bank.set_width(index)
-        if calibrate:
-            calibrate_batchnorm_(bank, batches)
-        bank.eval()
-        with torch.no_grad():
-            logits.append([bank._forward(batch) for batch in batches])
-    scores = [upem(logits[-1], own, distance=distance) for own in logits]
-    chosen = select_width(flops, scores, budget_flops)
-    bank.set_width(chosen)
-    return SubnetChoice(list(bank.width_mult_list), flops, scores, budget_flops, chosen,
-                        images=sum(len(b) for b in batches))
+    pool = candidate_subnets(bank, per_stage=len(bank.width_mult_list) ** stage_count(bank)
+                             if per_stage else 0, seed=seed)
+    uniform = len(bank.width_mult_list)
+    candidates, flops = pool[:uniform], subnet_flops(bank, pool[:uniform], input_size)
+    for subnet in pool[uniform:]:  # the seeded order, keeping those within the budget
+        if len(candidates) == uniform + per_stage:
+            break
+        cost = subnet_flops(bank, [subnet], input_size)[0]
+        if cost <= budget_flops:
+            candidates.append(subnet)
+            flops.append(cost)
+    scores = []
+    with kept_batchnorm_statistics(bank):
+        anchor = subnet_logits(bank, candidates[uniform - 1], batches, calibrate=calibrate)
+    for subnet in candidates:
+        with kept_batchnorm_statistics(bank):
+            scores.append(upem(anchor, subnet_logits(bank, subnet, batches, calibrate=calibrate),
+                               distance=distance))
+    chosen = lowest_within_budget(flops, scores, budget_flops)
+    apply_subnet(bank, candidates[chosen])
+    if calibrate:
+        calibrate_batchnorm_(bank, batches)
+    bank.eval()
+    return SubnetChoice(candidates, [subnet_widths(bank, s) for s in candidates], flops, scores,
+                        budget_flops, chosen, images=sum(len(b) for b in batches))
 
 
 def image_batches(bank, folder, *, count: int = 64, seed: int = 0) -> List[torch.Tensor]:
     """A seeded sample of ``count`` images of ``folder`` in batches of one size
     (:mod:`mtda.merging.zip_images`, as ZipIt! reads its images), normalised by the bank's own
     data preprocessor."""
-    files = sample_images(folder, count, seed=seed)
+    return file_batches(bank, sample_images(folder, count, seed=seed))
+
+
+def file_batches(bank, files) -> List[torch.Tensor]:
+    """The images of ``files`` in batches of one size, normalised by the bank's own data
+    preprocessor."""
     return [bank.data_preprocessor(dict(inputs=[torch.from_numpy(image).permute(2, 0, 1)
                                                 for image in batch]), False)['inputs']
             for batch in read_image_batches(files)]

@@ -134,7 +134,14 @@ def test_same_padding_matches_timms_conv2d_same():
         torch.testing.assert_close(slim(x), reference(x), rtol=0, atol=1e-6)
 
 
-def _tiny_segmentors():
+def _width_stages():
+    from mmengine.config import Config
+    from support import CONFIGS
+    cfg = Config.fromfile(str(CONFIGS / '_base_' / 'uda' / 'slimda_efficientnet-lite0.py'))
+    return cfg.slimda.segmentor.width_stages
+
+
+def _tiny_segmentors(**slimmable):
     import copy
 
     from mmengine.config import Config
@@ -153,7 +160,7 @@ def _tiny_segmentors():
     plain.train()
     with torch.no_grad():  # BatchNorm statistics of their own
         plain._forward(torch.randn(4, 3, 64, 64))
-    slim = MODELS.build(dict(seg, type='SlimmableEncoderDecoder'))
+    slim = MODELS.build(dict(seg, type='SlimmableEncoderDecoder', **slimmable))
     return plain.eval(), slim.eval()
 
 
@@ -194,6 +201,53 @@ def test_a_narrow_width_uses_only_the_first_channels_of_the_shared_weights():
         assert narrow.shape == (2, 19, 16, 16)  # the classes never shrink
         slim.set_width(-1)
         assert not torch.allclose(slim._forward(x), narrow)
+
+
+def test_a_per_stage_subnet_runs_each_stage_at_its_width_on_its_own_slices():
+    _, slim = _tiny_segmentors(width_stages=_width_stages())
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        uniform = slim.set_width(2)._forward(x)
+        torch.testing.assert_close(slim.set_subnet((2,) * 5)._forward(x), uniform, rtol=0, atol=0)
+        assert slim.subnet is None and slim.stage_widths == (0.75,) * 5
+        subnet = (0, 3, 1, 2, 0)  # stride 4 narrowest, stride 8 widest, ..., head narrowest
+        slim.set_subnet(subnet)
+        assert slim.stage_widths == (0.25, 1.0, 0.5, 0.75, 0.25)
+        blocks = slim.backbone.timm_model.blocks
+        assert blocks[1][0].conv_pw.width_index == 0 and blocks[2][0].conv_pw.width_index == 3
+        assert blocks[2][0].conv_pw.weight.shape[1] == 24  # reads stride 4's 8 of 24 channels:
+        assert blocks[2][0].conv_pw(torch.zeros(1, 8, 4, 4)).shape[1] == 144  # its whole output
+        mixed = slim._forward(x)
+        # rows a layer does not emit at its stage's width, and other widths' norms, to garbage
+        for module in slim.modules():
+            if isinstance(module, (SlimmableConv2d, SlimmableLinear)):
+                outs = getattr(module, 'out_channels_list', None) or module.out_features_list
+                module.weight[outs[module.width_index]:] = 7.0
+            elif isinstance(module, SwitchableBatchNorm2d):
+                for index, other in enumerate(module.bn):
+                    if index != module.width_index:
+                        other.running_mean.fill_(7.0)
+        torch.testing.assert_close(slim._forward(x), mixed, rtol=0, atol=0)
+        assert mixed.shape == (2, 19, 16, 16)
+
+
+def test_width_stages_must_hold_every_layer_and_whole_channel_groups():
+    from mtda.models.slimmable.layers import stage_of
+    assert stage_of('blocks.10.0', [('blocks.1',), ('blocks.10',)]) == 1
+    assert stage_of('blocks.1.0', [('blocks.1',), ('blocks.10',)]) == 0
+    assert stage_of('a.b.c', [('a',), ('a.b',)]) == 1  # the longest prefix
+    stages = _width_stages()
+    with pytest.raises(ValueError, match=r'^decode_head\.\S+: no width stage holds this '):
+        _tiny_segmentors(width_stages=stages[:-1])
+    # the stem apart from the first block, whose depthwise conv reads the stem's channels
+    split = [(stages[0][0], stages[0][1]), stages[0][2:], *stages[1:]]
+    _, slim = _tiny_segmentors(width_stages=split)
+    slim.set_subnet((3, 0, 0, 0, 0, 0))
+    with pytest.raises(ValueError, match="a depthwise conv at width 0 expects 8 input channels, "
+                                         "got 32: it must run at its input's width"):
+        slim._forward(torch.randn(1, 3, 64, 64))
+    with pytest.raises(ValueError, match='6 width indices for 5 stages'):
+        _tiny_segmentors(width_stages=stages)[1].set_subnet((0, 1) * 3)
 
 
 def test_layers_without_a_slimmable_counterpart_are_refused_by_name():

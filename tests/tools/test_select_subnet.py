@@ -8,18 +8,18 @@ SLIMDA = CONFIGS / 'slimda' / 'gta2cityscapes_slimda_efficientnet-lite0_tiny.py'
 
 
 def test_the_lowest_score_within_the_budget_wins_and_nothing_fitting_is_an_error():
-    from mtda.apis.select_subnet import select_width
+    from mtda.apis.select_subnet import lowest_within_budget
     from mtda.errors import MtdaError
     flops, scores = [10, 30, 60, 100], [0.5, 0.2, 0.1, 0.0]
-    assert select_width(flops, scores, 100) == 3  # everything fits: the anchor (UPEM 0)
-    assert select_width(flops, scores, 59) == 1
-    assert select_width(flops, [0.2, 0.2, 0.3, 0.0], 40) == 1  # a tie goes to the wider
-    with pytest.raises(MtdaError, match='no width fits a budget of 5e-09 GFLOPs; the narrowest '
-                                        'needs 1e-08 GFLOPs'):
-        select_width(flops, scores, 5)
+    assert lowest_within_budget(flops, scores, 100) == 3  # everything fits: the anchor (UPEM 0)
+    assert lowest_within_budget(flops, scores, 59) == 1
+    assert lowest_within_budget(flops, [0.2, 0.2, 0.3, 0.0], 40) == 1  # a tie: the costlier
+    with pytest.raises(MtdaError, match='no sub-network fits a budget of 5e-09 GFLOPs; the '
+                                        'cheapest needs 1e-08 GFLOPs'):
+        lowest_within_budget(flops, scores, 5)
 
 
-def _bank():
+def _bank(**options):
     import copy
 
     from mmengine.config import Config
@@ -29,6 +29,7 @@ def _bank():
     register_all_modules(init_default_scope=False)
     seg = copy.deepcopy(Config.fromfile(str(SLIMDA)).model.segmentor)
     seg.pop('data_preprocessor', None)
+    seg.update(options)
     torch.manual_seed(0)
     bank = MODELS.build(seg)
     bank.init_weights()
@@ -55,14 +56,44 @@ def test_calibration_averages_the_images_into_the_current_width_only():
 
 
 def test_flops_grow_with_the_width_and_upem_of_the_anchor_is_zero():
-    from mtda.apis.select_subnet import score_widths
-    bank = _bank()
+    from mtda.apis.select_subnet import score_subnets
+    bank = _bank(width_stages=None)
     batches = [torch.randn(2, 3, 64, 64)]
-    choice = score_widths(bank, batches, budget_flops=1e12, input_size=(64, 64))
+    choice = score_subnets(bank, batches, budget_flops=1e12, input_size=(64, 64))
+    assert choice.candidates == [(0,), (1,), (2,), (3,)]
     assert choice.flops == sorted(choice.flops) and len(set(choice.flops)) == 4
     assert choice.flops[0] < choice.flops[-1] / 8  # about width squared
     assert choice.upem[-1] == 0.0 and min(choice.upem[:-1]) >= 0
     assert choice.chosen == 3 and bank.width == 1.0  # any budget above the widest: the anchor
+
+
+def test_per_stage_candidates_are_seeded_distinct_and_within_the_budget():
+    from mtda.apis.select_subnet import candidate_subnets, score_subnets, width_flops
+    from mtda.errors import MtdaError
+    bank = _bank()
+    drawn = candidate_subnets(bank, per_stage=12, seed=3)
+    assert drawn[:4] == [(i,) * 5 for i in range(4)]  # the uniform widths first
+    mixed = drawn[4:]
+    assert len(set(mixed)) == 12 and all(len(set(s)) > 1 and len(s) == 5 for s in mixed)
+    assert candidate_subnets(bank, per_stage=12, seed=3) == drawn
+    assert candidate_subnets(bank, per_stage=12, seed=4) != drawn
+    with pytest.raises(MtdaError, match='per-stage candidates need the bank\'s width_stages'):
+        candidate_subnets(_bank(width_stages=None), per_stage=1)
+
+    budget = width_flops(bank, (64, 64))[2]  # what width 0.75 costs
+    stem = bank.backbone.timm_model.bn1
+    before = [b.running_mean.clone() for b in stem.bn]
+    batches = [torch.randn(2, 3, 64, 64)]
+    choice = score_subnets(bank, batches, budget_flops=budget, input_size=(64, 64),
+                           per_stage=3, seed=0)
+    assert len(choice.candidates) == 7 and choice.upem[3] == 0.0
+    assert all(f <= budget for f in choice.flops[4:]) and min(choice.upem) >= 0
+    assert choice.flops[choice.chosen] <= budget and choice.upem[choice.chosen] == min(
+        u for u, f in zip(choice.upem, choice.flops) if f <= budget)
+    stem_index = choice.candidates[choice.chosen][0]
+    assert bank.stage_widths == choice.width
+    for index, mean in enumerate(before):  # only the chosen sub-network's norms calibrated
+        assert torch.equal(stem.bn[index].running_mean, mean) == (index != stem_index)
 
 
 def test_the_tool_writes_the_calibrated_choice_that_test_time_reads(tiny_data_root, tmp_path):
@@ -74,9 +105,10 @@ def test_the_tool_writes_the_calibrated_choice_that_test_time_reads(tiny_data_ro
                     '--max-images', '4', '--out', out, cwd=tiny_data_root)
     assert '| 1 | 0.0889 | 0.0000 | no |' in proc.stdout  # the widest is over this budget
     meta = torch.load(out, weights_only=True)['meta']
-    assert meta['slimmable_width'] in (0.25, 0.5) and meta['selection']['images'] == 4
+    assert meta['slimmable_width'][0] in (0.25, 0.5) and meta['selection']['images'] == 4
     assert 'model.segmentor.inference_width=' in proc.stdout
     failed = run_tool('select_subnet.py', SLIMDA, bank_file, '--budget', '0.001', '--images',
                       images, cwd=tiny_data_root, check=False)
     assert failed.returncode != 0
-    assert failed.stderr.strip().splitlines()[-1].startswith('error: no width fits a budget')
+    assert failed.stderr.strip().splitlines()[-1].startswith(
+        'error: no sub-network fits a budget')

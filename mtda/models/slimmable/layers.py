@@ -1,9 +1,11 @@
 """Slimmable layers: one set of weights serving several widths (Yu et al., "Slimmable Neural
 Networks", ICLR 2019; ``JiahuiYu/slimmable_networks``, ``models/slimmable_ops.py``).
 
-A layer holds the weights of its widest width; at width index ``i`` it uses the first
-``in_channels_list[i]`` input and ``out_channels_list[i]`` output channels, so narrower models are
-sub-networks of the wider ones and share their weights. BatchNorm cannot be shared that way (a
+A layer holds the weights of its widest width; at width index ``i`` it emits the first
+``out_channels_list[i]`` output channels and reads the input channels it is given (the first ones
+of its weights; one of ``in_channels_list``), so narrower models are sub-networks of the wider ones
+and share their weights, and a sub-network may run its stages at different widths (a
+depthwise conv and a BatchNorm must then run at their input's width). BatchNorm cannot be shared that way (a
 narrow model's activations have other statistics), so :class:`SwitchableBatchNorm2d` keeps one
 BatchNorm per width. Which width runs is the layers' ``width_index``, set for a whole model by
 :func:`set_width_` (:mod:`.sampling` draws the widths of an iteration).
@@ -24,6 +26,15 @@ def _check_widths(name: str, values: Sequence[int]) -> list:
         raise ValueError(f'{name} must be positive and ascending (one entry per width), '
                          f'got {values}')
     return values
+
+
+def _input_channels(layer: nn.Module, channels: int, allowed: Sequence[int]) -> int:
+    """The input channels a layer reads: what its producer emits, which must be one of the
+    layer's widths (so the layers of a per-stage sub-network may run at different widths)."""
+    if channels not in allowed:
+        raise ValueError(f'{type(layer).__name__} got {channels} input channels; its widths take '
+                         f'{sorted(set(allowed))}')
+    return channels
 
 
 class SlimmableConv2d(nn.Conv2d):
@@ -65,11 +76,11 @@ class SlimmableConv2d(nn.Conv2d):
         return F.pad(x, pads)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        in_c = self.in_channels_list[self.width_index]
+        in_c = _input_channels(self, x.shape[1], self.in_channels_list)
         out_c = self.out_channels_list[self.width_index]
-        if x.shape[1] != in_c:
-            raise ValueError(f'width {self.width_index} expects {in_c} input channels, '
-                             f'got {x.shape[1]}')
+        if self.depthwise and in_c != out_c:
+            raise ValueError(f'a depthwise conv at width {self.width_index} expects {out_c} '
+                             f'input channels, got {in_c}: it must run at its input\'s width')
         if self.same_padding:
             x = self._pad_same(x)
         weight = self.weight[:out_c] if self.depthwise else self.weight[:out_c, :in_c]
@@ -93,7 +104,7 @@ class SlimmableLinear(nn.Linear):
         self.width_index = len(ins) - 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        in_f = self.in_features_list[self.width_index]
+        in_f = _input_channels(self, x.shape[-1], self.in_features_list)
         out_f = self.out_features_list[self.width_index]
         bias = self.bias[:out_f] if self.bias is not None else None
         return F.linear(x, self.weight[:out_f, :in_f], bias)
@@ -124,6 +135,10 @@ class SwitchableBatchNorm2d(nn.Module):
         self.width_index = len(self.num_features_list) - 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[1] != self.num_features_list[self.width_index]:
+            raise ValueError(f'switchable BatchNorm at width {self.width_index} expects '
+                             f'{self.num_features_list[self.width_index]} channels, got '
+                             f'{x.shape[1]}: it must run at its input\'s width')
         x = self.bn[self.width_index](x)
         return x if self.activation is None else self.activation(x)
 
@@ -161,4 +176,42 @@ def set_width_(model: nn.Module, index: int) -> nn.Module:
     for module in model.modules():
         if isinstance(module, SLIMMABLE_LAYERS):
             module.width_index = index % count
+    return model
+
+
+def stage_of(name: str, stages: Sequence[Sequence[str]]) -> int:
+    """The stage a module belongs to: the stage holding the longest prefix of ``name`` (prefixes
+    end at a module boundary: ``blocks.1`` holds ``blocks.1.0`` but not ``blocks.10``).
+
+    Raises:
+        ValueError: no stage holds ``name``.
+    """
+    best, best_length = None, -1
+    for index, prefixes in enumerate(stages):
+        for prefix in prefixes:
+            if (name == prefix or name.startswith(prefix + '.')) and len(prefix) > best_length:
+                best, best_length = index, len(prefix)
+    if best is None:
+        raise ValueError(f'{name}: no width stage holds this slimmable layer; add its name (or '
+                         'a parent\'s) to one of the stages')
+    return best
+
+
+def set_stage_widths_(model: nn.Module, stages: Sequence[Sequence[str]],
+                      indices: Sequence[int]) -> nn.Module:
+    """Run every slimmable layer of ``model`` at the width index of its stage: ``stages`` lists
+    module-name prefixes per stage, ``indices`` one width index per stage; returns ``model``.
+
+    A stage must hold whole channel groups: layers that read one another's channels through a
+    residual sum, a depthwise conv or a BatchNorm belong to one stage (a mismatch fails at the
+    forward pass, naming the layer).
+    """
+    count = width_count(model)
+    if len(indices) != len(stages):
+        raise ValueError(f'{len(indices)} width indices for {len(stages)} stages')
+    if any(not -count <= index < count for index in indices):
+        raise IndexError(f'width indices {list(indices)} out of range for {count} widths')
+    for name, module in model.named_modules():
+        if isinstance(module, SLIMMABLE_LAYERS):
+            module.width_index = indices[stage_of(name, stages)] % count
     return model
