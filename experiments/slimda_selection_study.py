@@ -77,10 +77,8 @@ def run_study(cfg, bank_file, *, per_stage: int = 16, seed: int = 0, frames: int
     from mmseg.registry import DATASETS
 
     from mtda.apis.infer import load_segmentor
-    from mtda.apis.select_subnet import (candidate_subnets, file_batches,
-                                         kept_batchnorm_statistics, subnet_flops, subnet_logits,
-                                         subnet_widths)
-    from mtda.models.slimmable import upem
+    from mtda.apis.select_subnet import (candidate_subnets, file_batches, subnet_flops,
+                                         subnet_widths, upem_scores)
 
     init_default_scope('mmseg')
     bank = load_segmentor(cfg, bank_file)
@@ -93,15 +91,15 @@ def run_study(cfg, bank_file, *, per_stage: int = 16, seed: int = 0, frames: int
     size = tuple(bank.data_preprocessor.size)
     flops = subnet_flops(bank, candidates, size)
     anchor_index = len(bank.width_mult_list) - 1
-    with kept_batchnorm_statistics(bank):
-        anchor = subnet_logits(bank, candidates[anchor_index], batches)
-    scores, mious = [], []
-    for index, subnet in enumerate(candidates):
-        with kept_batchnorm_statistics(bank):
-            scores.append(upem(anchor, subnet_logits(bank, subnet, batches)))
-            mious.append(labelled_miou(bank, items, len(val.metainfo['classes'])))
-        progress(f'{target} {"/".join(f"{w:g}" for w in subnet_widths(bank, subnet))}: '
-                 f'{flops[index] / 1e9:.4f} GFLOPs, UPEM {scores[-1]:.4f}, mIoU {mious[-1]:.2f}')
+    mious = [0.0] * len(candidates)
+
+    def measure(index, score):  # the candidate's calibrated statistics are in place
+        mious[index] = labelled_miou(bank, items, len(val.metainfo['classes']))
+        widths = '/'.join(f'{w:g}' for w in subnet_widths(bank, candidates[index]))
+        progress(f'{target} {widths}: {flops[index] / 1e9:.4f} GFLOPs, UPEM {score:.4f}, '
+                 f'mIoU {mious[index]:.2f}')
+
+    scores = upem_scores(bank, candidates, batches, anchor=anchor_index, on_candidate=measure)
     others = [i for i in range(len(candidates)) if i != anchor_index]
     return dict(
         target=target, bank=str(bank_file), seed=seed, frames=len(files), val_frames=len(items),

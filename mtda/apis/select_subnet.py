@@ -13,7 +13,7 @@ import copy
 import itertools
 import random
 from dataclasses import dataclass, field
-from typing import Iterator, List, Sequence, Tuple
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -155,6 +155,33 @@ def lowest_within_budget(flops: Sequence[int], scores: Sequence[float], budget_f
     return min(fitting, key=lambda i: (scores[i], -flops[i]))
 
 
+def upem_scores(bank: SlimmableEncoderDecoder, candidates: Sequence[Subnet],
+                batches: Sequence[torch.Tensor], *, anchor: int, calibrate: bool = True,
+                distance: str = 'kl', on_candidate: Optional[Callable[[int, float], None]] = None
+                ) -> List[float]:
+    """The UPEM of every candidate against ``candidates[anchor]`` (the widest, in SlimDA), each
+    run with its statistics calibrated on ``batches`` and every statistic restored afterwards.
+
+    ``on_candidate(index, score)`` is called while candidate ``index`` is applied with its
+    calibrated statistics in place (the anchor first, whose logits are computed once).
+    """
+    scores = [0.0] * len(candidates)
+    with kept_batchnorm_statistics(bank):
+        reference = subnet_logits(bank, candidates[anchor], batches, calibrate=calibrate)
+        scores[anchor] = upem(reference, reference, distance=distance)
+        if on_candidate is not None:
+            on_candidate(anchor, scores[anchor])
+    for index, subnet in enumerate(candidates):
+        if index == anchor:
+            continue
+        with kept_batchnorm_statistics(bank):
+            scores[index] = upem(reference, subnet_logits(bank, subnet, batches,
+                                                           calibrate=calibrate), distance=distance)
+            if on_candidate is not None:
+                on_candidate(index, scores[index])
+    return scores
+
+
 def score_subnets(bank: SlimmableEncoderDecoder, batches: Sequence[torch.Tensor], *,
                   budget_flops: float, input_size: Sequence[int], per_stage: int = 0,
                   seed: int = 0, calibrate: bool = True, distance: str = 'kl') -> SubnetChoice:
@@ -186,13 +213,8 @@ def score_subnets(bank: SlimmableEncoderDecoder, batches: Sequence[torch.Tensor]
         if cost <= budget_flops:
             candidates.append(subnet)
             flops.append(cost)
-    scores = []
-    with kept_batchnorm_statistics(bank):
-        anchor = subnet_logits(bank, candidates[uniform - 1], batches, calibrate=calibrate)
-    for subnet in candidates:
-        with kept_batchnorm_statistics(bank):
-            scores.append(upem(anchor, subnet_logits(bank, subnet, batches, calibrate=calibrate),
-                               distance=distance))
+    scores = upem_scores(bank, candidates, batches, anchor=uniform - 1, calibrate=calibrate,
+                         distance=distance)
     chosen = lowest_within_budget(flops, scores, budget_flops)
     apply_subnet(bank, candidates[chosen])
     if calibrate:

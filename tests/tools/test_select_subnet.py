@@ -67,6 +67,31 @@ def test_flops_grow_with_the_width_and_upem_of_the_anchor_is_zero():
     assert choice.chosen == 3 and bank.width == 1.0  # any budget above the widest: the anchor
 
 
+def test_upem_scores_run_the_anchor_once_and_show_each_calibrated_candidate(monkeypatch):
+    from mtda.apis import select_subnet
+    bank = _bank(width_stages=None)
+    stem = bank.backbone.timm_model.bn1
+    before = [b.running_mean.clone() for b in stem.bn]
+    runs, seen = [], []
+    original = select_subnet.subnet_logits
+    monkeypatch.setattr(select_subnet, 'subnet_logits',
+                        lambda bank, subnet, *a, **k: runs.append(subnet) or original(
+                            bank, subnet, *a, **k))
+
+    def on_candidate(index, score):  # the candidate runs, its own statistics calibrated
+        width = bank.width_index
+        seen.append((index, width, score, torch.equal(stem.bn[width].running_mean,
+                                                      before[width])))
+
+    candidates = [(0,), (1,), (2,), (3,)]
+    scores = select_subnet.upem_scores(bank, candidates, [torch.randn(2, 3, 32, 32)], anchor=3,
+                                       on_candidate=on_candidate)
+    assert runs == [(3,), (0,), (1,), (2,)]  # the anchor's logits are computed once
+    assert [s[:3] for s in seen] == [(3, 3, 0.0)] + [(i, i, scores[i]) for i in range(3)]
+    assert not any(s[3] for s in seen) and min(scores[:3]) > 0
+    assert all(torch.equal(b.running_mean, m) for b, m in zip(stem.bn, before))  # restored
+
+
 def test_per_stage_candidates_are_seeded_distinct_and_within_the_budget():
     from mtda.apis.select_subnet import candidate_subnets, score_subnets, width_flops
     from mtda.errors import MtdaError

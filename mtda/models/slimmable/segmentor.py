@@ -67,8 +67,8 @@ class SlimmableEncoderDecoder(EncoderDecoder):
                             only={'seed_classifier'}, divisor=channel_divisor)
         self.width_stages = (tuple(tuple(stage) for stage in width_stages)
                              if width_stages is not None else None)
-        self.width_index = len(self.width_mult_list) - 1
-        self.subnet = None  # per-stage width indices when the stages run at different widths
+        # the width index of every stage (one entry without stages): the only width state kept
+        self.stage_indices = (len(self.width_mult_list) - 1,) * len(self.width_stages or (None,))
         if self.width_stages is not None:  # every slimmable layer must fall in a stage
             set_stage_widths_(self, self.width_stages, [-1] * len(self.width_stages))
         if inference_width is not None:
@@ -102,8 +102,7 @@ class SlimmableEncoderDecoder(EncoderDecoder):
     def set_width(self, index: int) -> 'SlimmableEncoderDecoder':
         """Run at ``width_mult_list[index]`` (negative indices count from the widest)."""
         set_width_(self, index)
-        self.width_index = index % len(self.width_mult_list)
-        self.subnet = None
+        self.stage_indices = (index % len(self.width_mult_list),) * len(self.stage_indices)
         return self
 
     def set_subnet(self, indices: Sequence[int]) -> 'SlimmableEncoderDecoder':
@@ -117,15 +116,23 @@ class SlimmableEncoderDecoder(EncoderDecoder):
         if len(set(indices)) == 1 and len(indices) == len(self.width_stages):
             return self.set_width(indices[0])
         set_stage_widths_(self, self.width_stages, indices)
-        self.width_index, self.subnet = max(indices), indices
+        self.stage_indices = indices
         return self
+
+    @property
+    def subnet(self) -> Optional[Tuple[int, ...]]:
+        """The per-stage width indices when the stages run at different widths, else None."""
+        return self.stage_indices if len(set(self.stage_indices)) > 1 else None
 
     @property
     def stage_widths(self) -> Tuple[float, ...]:
         """The width multiplier of every stage (one entry, the width, without stages)."""
-        if self.subnet is None:
-            return (self.width,) * (len(self.width_stages) if self.width_stages else 1)
-        return tuple(self.width_mult_list[i] for i in self.subnet)
+        return tuple(self.width_mult_list[i] for i in self.stage_indices)
+
+    @property
+    def width_index(self) -> int:
+        """The index of :attr:`width` in ``width_mult_list``."""
+        return max(self.stage_indices)
 
     @property
     def width(self) -> float:
