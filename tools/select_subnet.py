@@ -56,7 +56,6 @@ def main(argv=None):
     from mtda.io import atomic_save
     from mtda.io.atomic import check_output_path
     from mtda.io.checkpoint import clean_meta, provenance
-    from mtda.io.segmentor_state import read_segmentor_file
     from mtda.models.slimmable import SlimmableEncoderDecoder
 
     if args.out:
@@ -81,8 +80,7 @@ def main(argv=None):
         print(f'| {_widths_text(widths)}{mark} | {flops / 1e9:.4f} | {score:.4f} | '
               f'{"yes" if flops <= choice.budget_flops else "no"} |')
     if args.out:
-        source_meta = read_segmentor_file(args.bank)[1]
-        record = dict(source_meta, **provenance([args.bank], kind='slimmable subnet'),
+        record = dict(bank.checkpoint_meta, **provenance([args.bank], kind='slimmable subnet'),
                       slimmable_width=list(choice.width),
                       selection=dict(budget_gflops=args.budget, input_size=list(input_size),
                                      widths=[list(w) for w in choice.widths],

@@ -30,7 +30,8 @@ VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv')
 
 def load_segmentor(cfg, checkpoint, *, domain: Optional[str] = None, model: str = 'student',
                    device: str = 'cpu') -> torch.nn.Module:
-    """The config's plain segmentor with the checkpoint's weights, in eval mode.
+    """The config's plain segmentor with the checkpoint's weights, in eval mode; the file's
+    meta is kept as its ``checkpoint_meta``.
 
     Args:
         cfg: a loaded config (a stage-one, experiment or source-only config of the model).
@@ -60,6 +61,7 @@ def load_segmentor(cfg, checkpoint, *, domain: Optional[str] = None, model: str 
     classes = meta.get('classes') or (meta.get('dataset_meta') or {}).get('classes')
     palette = meta.get('palette') or (meta.get('dataset_meta') or {}).get('palette')
     segmentor.dataset_meta = _dataset_meta(classes, palette)
+    segmentor.checkpoint_meta = meta  # tools that write a derived file keep its lineage
     return segmentor.to(device).eval()
 
 

@@ -131,6 +131,7 @@ def test_the_tool_writes_the_calibrated_choice_that_test_time_reads(tiny_data_ro
     assert '| 1 | 0.0889 | 0.0000 | no |' in proc.stdout  # the widest is over this budget
     meta = torch.load(out, weights_only=True)['meta']
     assert meta['slimmable_width'][0] in (0.25, 0.5) and meta['selection']['images'] == 4
+    assert meta['seed'] == 1 and meta['kind'] == 'slimmable subnet'  # the bank's lineage kept
     assert 'model.segmentor.inference_width=' in proc.stdout
     failed = run_tool('select_subnet.py', SLIMDA, bank_file, '--budget', '0.001', '--images',
                       images, cwd=tiny_data_root, check=False)
