@@ -10,11 +10,12 @@ def test_the_bench_reports_both_steps_their_ratio_and_the_parts_of_a_mic_iterati
     config = CONFIGS / 'mic' / 'gta2cityscapes_mic_daformer_efficientnet-lite0_tiny.py'
     proc = subprocess.run(
         [sys.executable, 'benchmarks/uda_step_bench.py', '--config', str(config), '--iters', '1',
-         '--warmup', '0', '--no-memory', '--bf16'],
+         '--warmup', '0', '--no-memory', '--channels-last'],
         cwd=REPO, capture_output=True, text=True, timeout=600, check=True)
     record = json.loads(proc.stdout.strip().splitlines()[-1])
     assert record['ratio'] == record['uda'] / record['supervised']
-    # --bf16 times the plain eager float32 supervised step beside both
+    # --channels-last (like --bf16 and --compile) times the plain eager float32 supervised step
+    # beside both; bfloat16 autocast on a CPU without bf16 units takes 16x longer (19 s vs 304 s)
     assert record['ratio_to_eager'] == record['uda'] / record['supervised_eager_fp32']
     parts = record['breakdown']
     assert parts['uda.masked'] > 0 and parts['uda.student_mix'] > 0  # MIC's third pass ran
