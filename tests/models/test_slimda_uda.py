@@ -75,6 +75,37 @@ def test_one_iteration_trains_the_sandwich_widths_and_seed(tiny_data_root, monke
     assert any('.bn.0.' in k for k in moved)
 
 
+def test_a_width_alone_trains_only_its_own_channels_and_norms_without_seed(
+        tiny_data_root, monkeypatch):
+    from mmengine.dataset import pseudo_collate
+    from mmengine.logging import MessageHub
+    from mmengine.optim import OptimWrapper
+    from mmseg.registry import DATASETS
+    segmentor = dict(copy.deepcopy(Config.fromfile(str(SLIMDA_TINY)).model.segmentor),
+                     inference_width=0.5)
+    cfg, model = _build(tiny_data_root, monkeypatch, sandwich=False, segmentor=segmentor)
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    batch = pseudo_collate([dataset[i] for i in range(2)])
+    MessageHub.get_current_instance().update_info('iter', 3)
+    model.train()
+    student = model.student
+    before = {k: v.detach().clone() for k, v in student.named_parameters()}
+    optim = OptimWrapper(torch.optim.SGD(student.parameters(), lr=1e-2))
+    log = model.train_step(batch, optim)
+    assert set(log) >= {'w0.5.src.loss_ce', 'w0.5.src.loss_imnet_fd', 'w0.5.mix.loss_ce'}
+    assert not [k for k in log if k.startswith('w') and not k.startswith('w0.5.')]
+    assert student.width == 0.5 and model.teacher.width == 0.5
+    moved = {k for k, v in student.named_parameters() if not torch.equal(v, before[k])}
+    assert any('.bn.1.' in k for k in moved)  # width 0.5 is index 1: its own norms train
+    assert not any(f'.bn.{i}.' in k for k in moved for i in (0, 2, 3))
+    assert 'seed_classifier.weight' not in moved
+    stem = student.backbone.timm_model.conv_stem  # 32 output channels, 16 at width 0.5
+    kept = stem.out_channels_list[1]
+    assert kept < stem.weight.shape[0]
+    assert not torch.equal(stem.weight[:kept], before['backbone.timm_model.conv_stem.weight'][:kept])
+    assert torch.equal(stem.weight[kept:], before['backbone.timm_model.conv_stem.weight'][kept:])
+
+
 def test_seed_reaches_only_its_classifier_and_the_segmentation_loss_never_does(
         tiny_data_root, monkeypatch):
     from mtda.models.slimmable import seed_loss

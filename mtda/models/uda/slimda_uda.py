@@ -16,6 +16,9 @@ and stochastic ensemble distillation (mtda's formulation of SlimDA for segmentat
 
 The student is a :class:`~mtda.models.slimmable.SlimmableEncoderDecoder` with
 ``seed_classifier=True``; exported, evaluated and merged at the widest width unless set otherwise.
+With ``sandwich=False`` only the segmentor's ``inference_width`` trains, without SEED: that width
+trained alone, the baseline a bank's width is compared with (SlimDA, Table 1's "individually
+trained" rows).
 """
 from typing import Dict
 
@@ -26,7 +29,7 @@ from torch.profiler import record_function
 
 from ...errors import CheckpointError
 from ..slimmable import (SlimmableEncoderDecoder, ensemble_probabilities, make_slimmable_,
-                         sandwich_widths, seed_loss, sharpen)
+                         sandwich_widths, seed_loss, set_width_, sharpen)
 from .daformer_uda import DAFormerUDA, _labels
 
 
@@ -38,12 +41,15 @@ class SlimDAUDA(DAFormerUDA):
         width_samples: widths per iteration by the sandwich rule (the slimmable networks: 4).
         seed_weight: weight of the SEED loss of each narrower width.
         seed_temperature: sharpening temperature T of the ensemble (< 1 sharpens).
+        sandwich: train the bank by the sandwich rule with SEED (default); ``False`` trains only
+            ``segmentor.inference_width`` (its ImageNet feature distance included): the width
+            alone, from the same shared init and with the same schedule.
         **kwargs: :class:`~mtda.models.uda.daformer_uda.DAFormerUDA` arguments; ``segmentor``
             must be a ``SlimmableEncoderDecoder`` with ``seed_classifier=True``.
     """
 
     def __init__(self, *, width_samples: int = 4, seed_weight: float = 1.0,
-                 seed_temperature: float = 0.5, **kwargs) -> None:
+                 seed_temperature: float = 0.5, sandwich: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
         if not isinstance(self.model, SlimmableEncoderDecoder) or \
                 not hasattr(self.model, 'seed_classifier'):
@@ -57,10 +63,14 @@ class SlimDAUDA(DAFormerUDA):
         self.width_samples = width_samples
         self.seed_weight = seed_weight
         self.seed_temperature = seed_temperature
+        self.sandwich = sandwich
+        #: the width index that labels the target, takes the feature distance and is kept
+        self.top_width = self.widths - 1 if sandwich else self.model.width_index
         if self.imnet_backbone is not None:  # the frozen copy of the bank, at its widest width
             stem = next(n for n, m in self.imnet_backbone.named_modules()
                         if isinstance(m, nn.Conv2d))
             make_slimmable_(self.imnet_backbone, self.model.width_mult_list, fixed_in={stem})
+            set_width_(self.imnet_backbone, self.top_width)
 
     def _load_shared_init(self, state) -> None:
         """The bank's own shared init, or a plain segmentor's of the same architecture (the
@@ -83,29 +93,32 @@ class SlimDAUDA(DAFormerUDA):
             return super().train_step(data, optim_wrapper)
         if not self.sequential_backward:
             raise ValueError('SlimDAUDA back-propagates width by width (sequential_backward=True)')
-        widest = self.widths - 1
-        sampled = sandwich_widths(self.widths, self.width_samples)
+        top = self.top_width
+        sampled = sandwich_widths(self.widths, self.width_samples) if self.sandwich else [top]
+        narrower = [w for w in sampled if w != top] if self.sandwich else []
         log_vars: Dict[str, torch.Tensor] = {}
         with optim_wrapper.optim_context(self):
             data = self.data_preprocessor(data, True)
             self._update_teacher()
             source, target = data['source'], data['target']
             src_label = _labels(source['data_samples'])
-            self.teacher.set_width(widest)
+            self.teacher.set_width(top)
             batch = self._mixed_batch(source, target, src_label)
         log_vars['mix.pseudo_weight'] = batch.pseudo_weight
-        for width in sampled:
+        for index, width in enumerate(sampled):
             self.model.set_width(width)
             tag = f'w{self.model.width:g}'
             with optim_wrapper.optim_context(self):  # the feature distance at the widest only
-                losses = self._source_losses(source, feature_distance=width == widest)[0]
+                losses = self._source_losses(source, feature_distance=width == top)[0]
             self._backward({f'{tag}.{k}': v for k, v in losses.items()}, optim_wrapper, log_vars)
             with optim_wrapper.optim_context(self), record_function('uda.student_mix'):
                 losses = self._pixel_weighted_losses(batch.image, batch.label, batch.weight)
-            self._backward({f'{tag}.mix.{k}': v for k, v in losses.items()}, optim_wrapper,
-                           log_vars)
-        soft_target = self._seed_target(target['inputs'], sampled)
-        narrower = [w for w in sampled if w != widest]
+            losses = {f'{tag}.mix.{k}': v for k, v in losses.items()}
+            if narrower or index < len(sampled) - 1:
+                self._backward(losses, optim_wrapper, log_vars)
+            else:  # the width alone: its mixed loss is the last pass
+                optim_wrapper.update_params(self._log(losses, log_vars))
+        soft_target = self._seed_target(target['inputs'], sampled) if narrower else None
         for index, width in enumerate(narrower):
             self.model.set_width(width)
             with optim_wrapper.optim_context(self), record_function('uda.seed'):
@@ -116,7 +129,7 @@ class SlimDAUDA(DAFormerUDA):
                 self._backward(loss, optim_wrapper, log_vars)
             else:
                 optim_wrapper.update_params(self._log(loss, log_vars))
-        self.model.set_width(widest)
+        self.model.set_width(top)
         return log_vars
 
     def _seed_target(self, images: torch.Tensor, sampled) -> torch.Tensor:
@@ -126,6 +139,6 @@ class SlimDAUDA(DAFormerUDA):
             for width in sampled:
                 self.teacher.set_width(width)
                 logits.append(self.teacher._forward(images))
-            self.teacher.set_width(-1)
+            self.teacher.set_width(self.top_width)
             target = sharpen(ensemble_probabilities(logits), self.seed_temperature)
         return target.clone()  # out of inference mode: usable in the student's graph
