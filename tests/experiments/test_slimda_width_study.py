@@ -1,0 +1,72 @@
+"""The SlimDA width study: the paired summary (hand-computed), and one tiny run whose measures
+agree with mmseg's own evaluation of the same weights, written and read back."""
+import json
+import re
+import shutil
+
+import pytest
+
+from experiments.layout import JobLayout
+from experiments.slimda_width_study import render_markdown, summarise
+from support import CONFIGS, run_tool, run_tool_in_process
+
+DAFORMER = CONFIGS / 'daformer' / 'gta2cityscapes_daformer_efficientnet-lite0_tiny.py'
+
+
+def _record(seed, bank, alone, merged):
+    targets = ('cityscapes', 'idd')
+    return dict(seed=seed, gflops={'0.5': 0.02, '1': 0.08},
+                bank={t: dict(zip(('0.5', '1'), bank[i])) for i, t in enumerate(targets)},
+                alone={t: dict(zip(('0.5', '1'), alone[i])) for i, t in enumerate(targets)},
+                merged={w: dict(zip(targets, merged[j])) for j, w in enumerate(('0.5', '1'))})
+
+
+def test_the_summary_pairs_bank_and_alone_and_compares_the_merged_bank_with_the_banks():
+    records = [_record(0, [(20, 30), (10, 15)], [(18, 30), (12, 15)], [(16, 8), (24, 12)]),
+               _record(1, [(22, 32), (12, 16)], [(18, 31), (11, 15)], [(18, 9), (25, 12)])]
+    summary = summarise(records)
+    city = summary['targets']['cityscapes']['0.5']
+    assert city['bank']['mean'] == 21 and city['bank_minus_alone']['mean'] == 3
+    assert city['bank_minus_alone']['std'] == pytest.approx(2 ** 0.5)  # differences 2 and 4
+    h = summary['hmean']['0.5']  # harmonic means: banks 2*20*10/30, 2*22*12/34; merged 2*16*8/24...
+    assert h['banks']['mean'] == pytest.approx((400 / 30 + 528 / 34) / 2)
+    assert h['merged']['mean'] == pytest.approx((256 / 24 + 324 / 27) / 2)
+    assert h['merged_minus_banks']['mean'] == pytest.approx(
+        (256 / 24 - 400 / 30 + 324 / 27 - 528 / 34) / 2)
+    table = render_markdown(summary)
+    assert '| cityscapes | 0.5 | 0.0200 | 21.0 ± 1.4 | 18.0 ± 0.0 | +3.0 ± 1.4 |' in table
+
+
+def test_a_width_outside_the_bank_is_refused_in_one_line(tmp_path):
+    proc = run_tool_in_process('slimda_width_study.py', '--work-dirs', tmp_path,
+                               '--widths', '0.3', cwd=tmp_path)
+    assert proc.returncode == 2
+    assert 'error: --widths 0.3: the bank has the widths 0.25 0.5 0.75 1' in proc.stderr
+
+
+def test_a_tiny_study_measures_what_mmseg_measures(tiny_data_root, tmp_path):
+    layout = JobLayout(tmp_path / 'job')
+    run_tool('make_shared_init.py', DAFORMER, '--out', layout.shared_init, '--seed', '3',
+             cwd=tiny_data_root)
+    single = layout.stage_one_weights('cityscapes')  # the untrained init stands for the single
+    single.parent.mkdir(parents=True)
+    shutil.copy(layout.shared_init, single)
+    run_tool('slimda_width_study.py', '--work-dirs', layout.root, '--targets', 'cityscapes',
+             '--widths', '0.25', '1', '--iters', '2', '--jobs', '1', cwd=tiny_data_root)
+    record = json.loads((layout.root / 'slimda' / 'widths.json').read_text())
+    assert record['seed'] == 3 and record['merged'] == {}
+    assert record['gflops']['0.25'] < record['gflops']['1'] / 4
+    # the alone run's own validation at the end of training (mmseg's IoUMetric, at its width)
+    run_dir = layout.root / 'slimda' / 'alone' / 'cityscapes_w0.25'
+    (log_file,) = run_dir.glob('*/*.log')  # mmengine's log: <work_dir>/<timestamp>/<timestamp>.log
+    log = log_file.read_text()
+    final = float(re.findall(r'cityscapes/mIoU: ([0-9.]+)', log)[-1])
+    assert record['alone']['cityscapes']['0.25'] == pytest.approx(final, abs=0.01)
+    # width 1 alone is the single, evaluated by tools/test.py
+    run_tool('test.py', DAFORMER, single, '--work-dir', tmp_path / 'eval', cwd=tiny_data_root)
+    tested = json.loads((tmp_path / 'eval' / 'results.json').read_text())
+    assert record['alone']['cityscapes']['1'] == pytest.approx(
+        tested['domains']['cityscapes']['mIoU'], abs=0.01)
+    assert 0 <= record['bank']['cityscapes']['0.25'] <= 100
+    table = (layout.root / 'slimda_widths.md').read_text()
+    assert '| cityscapes | 0.25 |' in table and (layout.root / 'slimda_widths.png').stat().st_size

@@ -1,0 +1,71 @@
+"""SlimDA's banks against the same widths trained alone, and the merged bank, per width.
+
+    python tools/slimda_width_study.py --work-dirs D0 [D1 ...] [--targets T ...]
+                                       [--widths 0.25 0.5 0.75 1] [--iters N]
+                                       [--jobs J] [--threads T]
+
+Each work dir is a main job of the DAFormer EfficientNet-Lite0 miniature of one seed
+(``tools/run_mtda.py --seed N --work-dir DN``): its shared init, seed and DAFormer singles (width 1
+alone) are used. Trains into <work dir>/slimda/ one bank per target and every narrower width alone,
+merges the banks (with all four targets), evaluates every width (<work dir>/slimda/widths.json),
+and writes slimda_widths.{json,md,png} into the first work dir (experiments/slimda_width_study.py,
+docs/slimda.md). Steps whose output exists are skipped.
+"""
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from mtda.cli import ArgumentParser, run_tool  # noqa: E402
+
+
+def main(argv=None):
+    from experiments.layout import TARGETS, JobLayout
+    from experiments.main_job import add_process_arguments, tools_from_arguments
+    from experiments.slimda_width_study import (bank_config, evaluate_record, merge_step,
+                                                study_dir, training_steps, write_study)
+    from mtda.config import load_config
+    from mtda.errors import MtdaError
+    from mtda.io.atomic import atomic_write_bytes
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--work-dirs', nargs='+', required=True,
+                        help='main-job work dirs of the DAFormer miniature, one per seed')
+    parser.add_argument('--targets', nargs='+', choices=TARGETS, default=list(TARGETS),
+                        help='targets to train banks for (the merged bank needs all four)')
+    parser.add_argument('--widths', nargs='+', type=float, default=[0.25, 0.5, 0.75, 1.0],
+                        help="the bank's widths to compare (configs/_base_/uda/slimda.py)")
+    parser.add_argument('--iters', type=int, default=None,
+                        help="training iterations of every bank and alone run (default: the "
+                             "configs', as the DAFormer singles)")
+    add_process_arguments(parser)
+    args = parser.parse_args(argv)
+    known = load_config(str(bank_config(args.targets[0]))).model.segmentor.width_mult_list
+    if not set(args.widths) <= set(known):
+        parser.error(f'--widths {" ".join(f"{w:g}" for w in args.widths)}: the bank has the '
+                     f'widths {" ".join(f"{w:g}" for w in known)}')
+    layouts = [JobLayout(d) for d in args.work_dirs]
+    for layout in layouts:
+        for target in args.targets:
+            if not layout.stage_one_weights(target).is_file():
+                raise MtdaError(f'{layout.stage_one_weights(target)}: no DAFormer single (width 1 '
+                                f'alone); run tools/run_mtda.py --work-dir {layout.root} first')
+    tools = tools_from_arguments(REPO / 'tools', args)
+    merge = set(args.targets) == set(TARGETS)
+    records = []
+    for layout in layouts:
+        tools.run_all(training_steps(layout, args.widths, args.targets, iters=args.iters))
+        if merge:
+            tools.run_all(merge_step(layout, args.targets))
+        record = evaluate_record(layout, args.widths, args.targets, merged=merge)
+        atomic_write_bytes(study_dir(layout) / 'widths.json',
+                           (json.dumps(record, indent=1) + '\n').encode())
+        records.append(record)
+    paths = write_study(records, layouts[0].root)
+    print(paths['md'].read_text())
+    print(f'curves: {paths["png"]}')
+
+
+if __name__ == '__main__':
+    sys.exit(run_tool(main))
