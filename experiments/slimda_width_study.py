@@ -10,10 +10,11 @@ seed), everything from the job's shared init with the job's seed (the shared ini
   (``configs/slimda/gta2<target>_slimda-width-alone_*``). Width 1 alone is the job's DAFormer
   single of that target: the same network, init, data and schedule (a plain init fills the bank's
   widest width exactly, ``tests/models/test_slimda_uda.py``);
-* ``merged/``: the four banks merged by ``tools/merge.py --buffers pool`` (each width's BatchNorm
-  statistics pooled with the other banks' same width);
+* ``merged/<target>+<target>.../``: the banks of the merge targets (all four, or a subset such as
+  Cityscapes + IDD) merged by ``tools/merge.py --buffers pool`` (each width's BatchNorm statistics
+  pooled with the other banks' same width);
 * ``widths.json``: every bank width and alone width evaluated on its own target, and the merged
-  bank at every width on the four targets (:func:`evaluate_record`).
+  bank at every width on each merged target (:func:`evaluate_record`).
 
 No width is BN-calibrated after training: a bank's widths, the alone widths and the merged bank
 keep the statistics their training tracked, so all are compared alike. :func:`summarise` pairs the
@@ -56,8 +57,8 @@ def alone_weights(layout: JobLayout, target: str, width: float) -> Path:
     return study_dir(layout) / 'alone' / f'{target}_w{width:g}' / 'weights' / 'final.pth'
 
 
-def merged_weights(layout: JobLayout) -> Path:
-    return study_dir(layout) / 'merged' / 'merged.pth'
+def merged_weights(layout: JobLayout, targets: Sequence[str]) -> Path:
+    return study_dir(layout) / 'merged' / '+'.join(targets) / 'merged.pth'
 
 
 def shared_init_seed(layout: JobLayout) -> int:
@@ -72,21 +73,23 @@ def shared_init_seed(layout: JobLayout) -> int:
 
 
 def training_steps(layout: JobLayout, widths: Sequence[float],
-                   targets: Sequence[str] = TARGETS, *, iters: Optional[int] = None) -> list:
-    """``(tool, args, log)`` of the banks and alone widths whose exports are missing
-    (``iters``: another training length than the configs', as the main job's ``uda_iters``)."""
+                   targets: Sequence[str] = TARGETS, *, bank_targets: Sequence[str] = (),
+                   iters: Optional[int] = None) -> list:
+    """``(tool, args, log)`` of the banks and alone widths of ``targets``, and the banks of
+    ``bank_targets`` (the merge's), whose exports are missing (``iters``: another training length
+    than the configs', as the main job's ``uda_iters``)."""
     options = [f'model.init_checkpoint={layout.shared_init}',
                f'randomness.seed={shared_init_seed(layout)}']
     if iters:
         options += [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}']
     steps = []
-    for target in targets:
+    for target in dict.fromkeys([*targets, *bank_targets]):
         out = bank_weights(layout, target)
         if not out.exists():
             run_dir = out.parents[1]
             steps.append(('train.py', [bank_config(target), '--work-dir', run_dir,
                                        '--cfg-options', *options], run_dir / 'train.out'))
-        for width in widths:
+        for width in widths if target in targets else ():
             out = alone_weights(layout, target, width)
             if width != 1.0 and not out.exists():
                 run_dir = out.parents[1]
@@ -98,8 +101,8 @@ def training_steps(layout: JobLayout, widths: Sequence[float],
 
 
 def merge_step(layout: JobLayout, targets: Sequence[str] = TARGETS) -> list:
-    """The ``tools/merge.py`` step of the banks, unless its output exists."""
-    out = merged_weights(layout)
+    """The ``tools/merge.py`` step of the banks of ``targets``, unless its output exists."""
+    out = merged_weights(layout, targets)
     if out.exists():
         return []
     return [('merge.py', [bank_config(targets[0]), *(bank_weights(layout, t) for t in targets),
@@ -129,11 +132,11 @@ def _miou_at_widths(cfg, weights: Path, widths: Sequence[float],
 
 
 def evaluate_record(layout: JobLayout, widths: Sequence[float],
-                    targets: Sequence[str] = TARGETS, *, merged: bool = True,
+                    targets: Sequence[str] = TARGETS, *, merge_targets: Sequence[str] = (),
                     progress=print) -> dict:
     """One seed's measures (``widths.json``): the widths' GFLOPs at the training crop, each
-    bank's and each alone width's own-target mIoU, and (``merged``) the merged bank's mIoU on
-    every target."""
+    bank's own-target mIoU (``targets`` and ``merge_targets``), each alone width's (``targets``),
+    and the merged bank's of ``merge_targets`` on each of them."""
     from mmengine.registry import init_default_scope
 
     from mtda.apis.infer import load_segmentor
@@ -149,10 +152,12 @@ def evaluate_record(layout: JobLayout, widths: Sequence[float],
                      width_flops(bank, tuple(bank.data_preprocessor.size))))
     record = dict(seed=shared_init_seed(layout), root=str(layout.root),
                   gflops={k: every[k] / 1e9 for k in key}, bank={}, alone={}, merged={})
-    for target in targets:
+    for target in dict.fromkeys([*targets, *merge_targets]):
         cfg = load_config(str(bank_config(target)))
         record['bank'][target] = {w: m[target] for w, m in _miou_at_widths(
             cfg, bank_weights(layout, target), widths, [target]).items()}
+        if target not in targets:
+            continue
         record['alone'][target] = {}
         for width in widths:
             if width == 1.0:  # the job's DAFormer single
@@ -166,8 +171,9 @@ def evaluate_record(layout: JobLayout, widths: Sequence[float],
         progress(f'seed {record["seed"]} {target}: bank '
                  + ', '.join(f'{w} {record["bank"][target][w]:.1f}' for w in key) + '; alone '
                  + ', '.join(f'{w} {record["alone"][target][w]:.1f}' for w in key))
-    if merged:
-        record['merged'] = _miou_at_widths(bank_cfg, merged_weights(layout), widths, targets)
+    if merge_targets:
+        record['merged'] = _miou_at_widths(bank_cfg, merged_weights(layout, merge_targets),
+                                           widths, merge_targets)
     return record
 
 
@@ -182,7 +188,7 @@ def summarise(records: Sequence[Mapping]) -> dict:
     per width and target, merged bank − per-target banks (H-mean) per width."""
     from mtda.evaluation.scores import harmonic_mean
     first = records[0]
-    widths, targets = list(first['gflops']), list(first['bank'])
+    widths, targets = list(first['gflops']), list(first['alone'])
     out = dict(seeds=[r['seed'] for r in records], gflops=first['gflops'], targets={}, hmean={})
     for target in targets:
         out['targets'][target] = {w: dict(
@@ -191,14 +197,16 @@ def summarise(records: Sequence[Mapping]) -> dict:
             bank_minus_alone=_spread(r['bank'][target][w] - r['alone'][target][w]
                                      for r in records)) for w in widths}
     if all(r['merged'] for r in records):
+        merged_targets = list(first['merged'][widths[0]])
+        out['merged_targets'] = merged_targets
         for w in widths:
-            banks = [harmonic_mean(r['bank'][t][w] for t in targets) for r in records]
-            merged = [harmonic_mean(r['merged'][w][t] for t in targets) for r in records]
+            banks = [harmonic_mean(r['bank'][t][w] for t in merged_targets) for r in records]
+            merged = [harmonic_mean(r['merged'][w][t] for t in merged_targets) for r in records]
             out['hmean'][w] = dict(
                 banks=_spread(banks), merged=_spread(merged),
                 merged_minus_banks=_spread(m - b for m, b in zip(merged, banks)),
                 merged_domains={t: _spread(r['merged'][w][t] for r in records)
-                                for t in targets})
+                                for t in merged_targets})
     return out
 
 
@@ -217,8 +225,8 @@ def render_markdown(summary: Mapping) -> str:
                          f'{_cell(row["bank"])} | {_cell(row["alone"])} | '
                          f'{_cell(row["bank_minus_alone"], True)} |')
     if summary['hmean']:
-        targets = list(summary['targets'])
-        lines += ['', '## The merged bank at every width', '',
+        targets = summary['merged_targets']
+        lines += ['', f'## The banks of {" + ".join(targets)} merged (pool BN), at every width', '',
                   '| width | ' + ' | '.join(targets) + ' | H-mean, merged | H-mean, per-target '
                   'banks | merged − banks |', '|---' * (len(targets) + 4) + '|']
         for width, row in summary['hmean'].items():

@@ -1,14 +1,15 @@
 """SlimDA's banks against the same widths trained alone, and the merged bank, per width.
 
     python tools/slimda_width_study.py --work-dirs D0 [D1 ...] [--targets T ...]
+                                       [--merge-targets T T ...]
                                        [--widths 0.25 0.5 0.75 1] [--iters N]
                                        [--jobs J] [--threads T]
 
 Each work dir is a main job of the DAFormer EfficientNet-Lite0 miniature of one seed
 (``tools/run_mtda.py --seed N --work-dir DN``): its shared init, seed and DAFormer singles (width 1
 alone) are used. Trains into <work dir>/slimda/ one bank per target and every narrower width alone,
-merges the banks (with all four targets), evaluates every width (<work dir>/slimda/widths.json),
-and writes slimda_widths.{json,md,png} into the first work dir (experiments/slimda_width_study.py,
+merges the banks of --merge-targets (default: all four when --targets has them), evaluates every
+width (<work dir>/slimda/widths.json), and writes slimda_widths.{json,md,png} into the first work dir (experiments/slimda_width_study.py,
 docs/slimda.md). Steps whose output exists are skipped.
 """
 import json
@@ -33,7 +34,10 @@ def main(argv=None):
     parser.add_argument('--work-dirs', nargs='+', required=True,
                         help='main-job work dirs of the DAFormer miniature, one per seed')
     parser.add_argument('--targets', nargs='+', choices=TARGETS, default=list(TARGETS),
-                        help='targets to train banks for (the merged bank needs all four)')
+                        help='targets whose bank is compared with its widths trained alone')
+    parser.add_argument('--merge-targets', nargs='*', choices=TARGETS, default=None,
+                        help='targets whose banks are merged and evaluated at every width '
+                             '(default: all four when --targets has all four, else none)')
     parser.add_argument('--widths', nargs='+', type=float, default=[0.25, 0.5, 0.75, 1.0],
                         help="the bank's widths to compare (configs/_base_/uda/slimda.py)")
     parser.add_argument('--iters', type=int, default=None,
@@ -45,6 +49,11 @@ def main(argv=None):
     if not set(args.widths) <= set(known):
         parser.error(f'--widths {" ".join(f"{w:g}" for w in args.widths)}: the bank has the '
                      f'widths {" ".join(f"{w:g}" for w in known)}')
+    merge = args.merge_targets
+    if merge is None:
+        merge = list(TARGETS) if set(args.targets) == set(TARGETS) else []
+    if len(merge) == 1:
+        parser.error(f'--merge-targets {merge[0]}: a merge needs two banks or more')
     layouts = [JobLayout(d) for d in args.work_dirs]
     for layout in layouts:
         for target in args.targets:
@@ -52,13 +61,13 @@ def main(argv=None):
                 raise MtdaError(f'{layout.stage_one_weights(target)}: no DAFormer single (width 1 '
                                 f'alone); run tools/run_mtda.py --work-dir {layout.root} first')
     tools = tools_from_arguments(REPO / 'tools', args)
-    merge = set(args.targets) == set(TARGETS)
     records = []
     for layout in layouts:
-        tools.run_all(training_steps(layout, args.widths, args.targets, iters=args.iters))
+        tools.run_all(training_steps(layout, args.widths, args.targets, bank_targets=merge,
+                                     iters=args.iters))
         if merge:
-            tools.run_all(merge_step(layout, args.targets))
-        record = evaluate_record(layout, args.widths, args.targets, merged=merge)
+            tools.run_all(merge_step(layout, merge))
+        record = evaluate_record(layout, args.widths, args.targets, merge_targets=merge)
         atomic_write_bytes(study_dir(layout) / 'widths.json',
                            (json.dumps(record, indent=1) + '\n').encode())
         records.append(record)

@@ -3,11 +3,14 @@ agree with mmseg's own evaluation of the same weights, written and read back."""
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
 from experiments.layout import JobLayout
-from experiments.slimda_width_study import render_markdown, summarise
+from experiments.slimda_width_study import (alone_weights, bank_weights, merge_step,
+                                            merged_weights, render_markdown, summarise,
+                                            training_steps)
 from support import CONFIGS, run_tool, run_tool_in_process
 
 DAFORMER = CONFIGS / 'daformer' / 'gta2cityscapes_daformer_efficientnet-lite0_tiny.py'
@@ -35,6 +38,31 @@ def test_the_summary_pairs_bank_and_alone_and_compares_the_merged_bank_with_the_
         (256 / 24 - 400 / 30 + 324 / 27 - 528 / 34) / 2)
     table = render_markdown(summary)
     assert '| cityscapes | 0.5 | 0.0200 | 21.0 ± 1.4 | 18.0 ± 0.0 | +3.0 ± 1.4 |' in table
+
+
+def test_merge_targets_get_banks_but_no_alone_runs(tmp_path):
+    layout = JobLayout(tmp_path)
+    run_tool('make_shared_init.py', DAFORMER, '--out', layout.shared_init, '--seed', '5',
+             cwd=tmp_path)
+    bank_weights(layout, 'idd').parent.mkdir(parents=True)
+    bank_weights(layout, 'idd').write_bytes(b'')  # an existing export is not trained again
+    steps = training_steps(layout, [0.5, 1.0], ['cityscapes'],
+                           bank_targets=['cityscapes', 'idd', 'acdc'])
+    work_dirs = [Path(args[args.index('--work-dir') + 1]) for _, args, _ in steps]
+    assert work_dirs == [bank_weights(layout, 'cityscapes').parents[1],
+                         alone_weights(layout, 'cityscapes', 0.5).parents[1],
+                         bank_weights(layout, 'acdc').parents[1]]
+    assert all('randomness.seed=5' in args for _, args, _ in steps)
+    (merge,) = merge_step(layout, ['cityscapes', 'idd'])
+    assert merged_weights(layout, ['cityscapes', 'idd']) in merge[1]
+    assert merge[1][1:3] == [bank_weights(layout, 'cityscapes'), bank_weights(layout, 'idd')]
+
+
+def test_a_merge_of_one_bank_is_refused(tmp_path):
+    proc = run_tool_in_process('slimda_width_study.py', '--work-dirs', tmp_path,
+                               '--merge-targets', 'idd', cwd=tmp_path)
+    assert proc.returncode == 2
+    assert 'error: --merge-targets idd: a merge needs two banks or more' in proc.stderr
 
 
 def test_a_width_outside_the_bank_is_refused_in_one_line(tmp_path):
