@@ -14,7 +14,7 @@ For a bank of one target (a ``configs/slimda/`` config and its stage-one export)
   (the best mIoU within the budget) and the regret between them.
 """
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -31,6 +31,14 @@ def target_frames(cfg, *, count: int, seed: int) -> List[Path]:
     dataset = DATASETS.build(cfg.train_dataloader.dataset.target)
     files = sorted(Path(dataset.get_data_info(i)['img_path']) for i in range(len(dataset)))
     return sorted(random.Random(seed).sample(files, min(count, len(files))))
+
+
+def labelled_items(cfg, domain: str) -> Tuple[List[dict], int]:
+    """The labelled validation items of one of the config's domains, and its class count."""
+    from mmseg.registry import DATASETS
+    dataset = DATASETS.build(cfg.test_cfg.domains[domain])
+    return ([dataset.get_data_info(i) for i in range(len(dataset))],
+            len(dataset.metainfo['classes']))
 
 
 def labelled_miou(bank, items: Sequence[dict], num_classes: int) -> float:
@@ -74,7 +82,6 @@ def run_study(cfg, bank_file, *, per_stage: int = 16, seed: int = 0, frames: int
               progress=print) -> Dict:
     """Score every candidate of one bank; returns the record :func:`render_markdown` reads."""
     from mmengine.registry import init_default_scope
-    from mmseg.registry import DATASETS
 
     from mtda.apis.infer import load_segmentor
     from mtda.apis.select_subnet import (candidate_subnets, file_batches, subnet_flops,
@@ -83,8 +90,7 @@ def run_study(cfg, bank_file, *, per_stage: int = 16, seed: int = 0, frames: int
     init_default_scope('mmseg')
     bank = load_segmentor(cfg, bank_file)
     target = cfg.target_domain
-    val = DATASETS.build(cfg.test_cfg.domains[target])
-    items = [val.get_data_info(i) for i in range(len(val))]
+    items, num_classes = labelled_items(cfg, target)
     files = target_frames(cfg, count=frames, seed=seed)
     batches = file_batches(bank, files)
     candidates = candidate_subnets(bank, per_stage=per_stage, seed=seed)
@@ -94,7 +100,7 @@ def run_study(cfg, bank_file, *, per_stage: int = 16, seed: int = 0, frames: int
     mious = [0.0] * len(candidates)
 
     def measure(index, score):  # the candidate's calibrated statistics are in place
-        mious[index] = labelled_miou(bank, items, len(val.metainfo['classes']))
+        mious[index] = labelled_miou(bank, items, num_classes)
         widths = '/'.join(f'{w:g}' for w in subnet_widths(bank, candidates[index]))
         progress(f'{target} {widths}: {flops[index] / 1e9:.4f} GFLOPs, UPEM {score:.4f}, '
                  f'mIoU {mious[index]:.2f}')

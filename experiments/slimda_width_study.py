@@ -110,24 +110,15 @@ def merge_step(layout: JobLayout, targets: Sequence[str] = TARGETS) -> list:
                           '--name', 'merged banks (pool BN)'], out.parent / 'merge.out')]
 
 
-def _val_items(cfg, domain: str):
-    from mmseg.registry import DATASETS
-    dataset = DATASETS.build(cfg.test_cfg.domains[domain])
-    return ([dataset.get_data_info(i) for i in range(len(dataset))],
-            len(dataset.metainfo['classes']))
-
-
-def _miou_at_widths(cfg, weights: Path, widths: Sequence[float],
+def _miou_at_widths(cfg, model, widths: Sequence[float],
                     domains: Sequence[str]) -> Dict[str, Dict[str, float]]:
-    """``{width: {domain: mIoU}}`` of one checkpoint of a slimmable config."""
-    from mtda.apis.infer import load_segmentor
-
-    from .slimda_selection_study import labelled_miou
-    model = load_segmentor(cfg, weights)
+    """``{width: {domain: mIoU}}`` of one loaded slimmable segmentor."""
+    from .slimda_selection_study import labelled_items, labelled_miou
+    items = {d: labelled_items(cfg, d) for d in domains}
     out = {}
     for width in widths:
         model.set_width(model.width_index_of(width))
-        out[f'{width:g}'] = {d: labelled_miou(model, *_val_items(cfg, d)) for d in domains}
+        out[f'{width:g}'] = {d: labelled_miou(model, *items[d]) for d in domains}
     return out
 
 
@@ -143,19 +134,20 @@ def evaluate_record(layout: JobLayout, widths: Sequence[float],
     from mtda.apis.select_subnet import width_flops
     from mtda.config import load_config
 
-    from .slimda_selection_study import labelled_miou
+    from .slimda_selection_study import labelled_items, labelled_miou
     init_default_scope('mmseg')
     key = [f'{w:g}' for w in widths]
-    bank_cfg = load_config(str(bank_config(targets[0])))
-    bank = load_segmentor(bank_cfg, bank_weights(layout, targets[0]))
-    every = dict(zip((f'{w:g}' for w in bank.width_mult_list),
-                     width_flops(bank, tuple(bank.data_preprocessor.size))))
-    record = dict(seed=shared_init_seed(layout), root=str(layout.root),
-                  gflops={k: every[k] / 1e9 for k in key}, bank={}, alone={}, merged={})
+    record = dict(seed=shared_init_seed(layout), root=str(layout.root), gflops={}, bank={},
+                  alone={}, merged={})
     for target in dict.fromkeys([*targets, *merge_targets]):
         cfg = load_config(str(bank_config(target)))
+        bank = load_segmentor(cfg, bank_weights(layout, target))
+        if not record['gflops']:  # every bank has the same widths and crop
+            every = dict(zip((f'{w:g}' for w in bank.width_mult_list),
+                             width_flops(bank, tuple(bank.data_preprocessor.size))))
+            record['gflops'] = {k: every[k] / 1e9 for k in key}
         record['bank'][target] = {w: m[target] for w, m in _miou_at_widths(
-            cfg, bank_weights(layout, target), widths, [target]).items()}
+            cfg, bank, widths, [target]).items()}
         if target not in targets:
             continue
         record['alone'][target] = {}
@@ -163,17 +155,18 @@ def evaluate_record(layout: JobLayout, widths: Sequence[float],
             if width == 1.0:  # the job's DAFormer single
                 single_cfg = load_config(str(single_config(target)))
                 model = load_segmentor(single_cfg, layout.stage_one_weights(target))
-                miou = labelled_miou(model, *_val_items(single_cfg, target))
+                miou = labelled_miou(model, *labelled_items(single_cfg, target))
             else:
-                miou = _miou_at_widths(cfg, alone_weights(layout, target, width), [width],
-                                       [target])[f'{width:g}'][target]
+                alone = load_segmentor(cfg, alone_weights(layout, target, width))
+                miou = _miou_at_widths(cfg, alone, [width], [target])[f'{width:g}'][target]
             record['alone'][target][f'{width:g}'] = miou
         progress(f'seed {record["seed"]} {target}: bank '
                  + ', '.join(f'{w} {record["bank"][target][w]:.1f}' for w in key) + '; alone '
                  + ', '.join(f'{w} {record["alone"][target][w]:.1f}' for w in key))
     if merge_targets:
-        record['merged'] = _miou_at_widths(bank_cfg, merged_weights(layout, merge_targets),
-                                           widths, merge_targets)
+        cfg = load_config(str(bank_config(merge_targets[0])))
+        merged = load_segmentor(cfg, merged_weights(layout, merge_targets))
+        record['merged'] = _miou_at_widths(cfg, merged, widths, merge_targets)
     return record
 
 
