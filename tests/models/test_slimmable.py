@@ -289,3 +289,37 @@ def test_merging_two_banks_pools_every_widths_statistics_on_their_own():
                                                    3.0 + index))
         torch.testing.assert_close(merged[f'{layer}.{index}.running_var'],
                                    torch.full_like(merged[f'{layer}.{index}.running_var'], 4.0))
+
+
+def test_the_real_size_r101_bank_config_is_the_plain_r101_at_its_widest():
+    """``configs/slimda/*_r101.py``: ResNetV1c-101 + DAFormer head as a bank, built from the
+    config users train on GPUs; a plain DAFormer-R101 state (its shared init) fills every width."""
+    import copy
+
+    from mmengine.config import Config
+    from mmseg.registry import MODELS
+    from mmseg.utils import register_all_modules
+    import mtda  # noqa: F401
+    from support import CONFIGS
+    register_all_modules(init_default_scope=False)
+    cfg = Config.fromfile(str(CONFIGS / 'slimda' / 'gta2cityscapes_slimda_r101.py'))
+    assert cfg.model.type == 'SlimDAUDA'
+    assert cfg.model.init_checkpoint == 'pretrained/shared_init_daformer_r101.pth'
+    assert cfg.train_cfg.max_iters == 40000 and cfg.train_dataloader.dataset.target.type
+    slim_cfg = copy.deepcopy(cfg.model.segmentor)
+    plain_cfg = Config.fromfile(str(CONFIGS / '_base_' / 'models' / 'daformer_r101.py')).segmentor
+    for seg in (slim_cfg, plain_cfg):
+        seg.pop('data_preprocessor')
+        seg.backbone.pop('init_cfg')  # ImageNet weights are a local file users provide
+    torch.manual_seed(0)
+    plain = MODELS.build(plain_cfg).eval()
+    slim = MODELS.build(slim_cfg).eval()
+    missing, unexpected = slim.load_state_dict(plain.state_dict(), strict=False)
+    assert sorted(missing) == ['seed_classifier.bias', 'seed_classifier.weight'] and not unexpected
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(slim._forward(x), plain._forward(x), rtol=0, atol=0)
+        assert slim.backbone.layer4[0].conv1.out_channels_list == [128, 256, 384, 512]
+        slim.set_subnet((0, 3, 1, 2, 0))
+        assert slim.stage_widths == (0.25, 1.0, 0.5, 0.75, 0.25)
+        assert slim._forward(x).shape == (1, 19, 16, 16)
