@@ -16,8 +16,12 @@ seed), everything from the job's shared init with the job's seed (the shared ini
 * ``widths.json``: every bank width and alone width evaluated on its own target, and the merged
   bank at every width on each merged target (:func:`evaluate_record`).
 
-No width is BN-calibrated after training: a bank's widths, the alone widths and the merged bank
-keep the statistics their training tracked, so all are compared alike. :func:`summarise` pairs the
+By default no width is BN-calibrated after training: a bank's widths, the alone widths and the
+merged bank keep the statistics their training tracked, so all are compared alike. With
+``calibrate_frames`` every bank width, every alone width and the single have their BatchNorm
+statistics re-estimated on the same seeded sample of the target's unlabelled training frames
+(SlimDA's BN calibration, :func:`mtda.apis.select_subnet.calibrate_batchnorm_`), again alike; the
+merged bank is then not evaluated (one set of statistics serving every target is its point). :func:`summarise` pairs the
 seeds: per width and target the bank's and the alone model's mIoU and their difference, and the
 merged bank's H-mean beside the H-mean of the per-target banks (each on its own target), as mean
 ± sample std over seeds.
@@ -110,35 +114,47 @@ def merge_step(layout: JobLayout, targets: Sequence[str] = TARGETS) -> list:
                           '--name', 'merged banks (pool BN)'], out.parent / 'merge.out')]
 
 
-def _miou_at_widths(cfg, model, widths: Sequence[float],
-                    domains: Sequence[str]) -> Dict[str, Dict[str, float]]:
-    """``{width: {domain: mIoU}}`` of one loaded slimmable segmentor."""
+def _miou_at_widths(cfg, model, widths: Sequence[float], domains: Sequence[str],
+                    calibration: Optional[list] = None) -> Dict[str, Dict[str, float]]:
+    """``{width: {domain: mIoU}}`` of one loaded slimmable segmentor, each width's BatchNorm
+    statistics first re-estimated on the ``calibration`` batches if given."""
+    from mtda.apis.select_subnet import calibrate_batchnorm_
+
     from .slimda_selection_study import labelled_items, labelled_miou
     items = {d: labelled_items(cfg, d) for d in domains}
     out = {}
     for width in widths:
         model.set_width(model.width_index_of(width))
+        if calibration is not None:
+            calibrate_batchnorm_(model, calibration)
         out[f'{width:g}'] = {d: labelled_miou(model, *items[d]) for d in domains}
     return out
 
 
 def evaluate_record(layout: JobLayout, widths: Sequence[float],
                     targets: Sequence[str] = TARGETS, *, merge_targets: Sequence[str] = (),
-                    progress=print) -> dict:
+                    calibrate_frames: int = 0, progress=print) -> dict:
     """One seed's measures (``widths.json``): the widths' GFLOPs at the training crop, each
     bank's own-target mIoU (``targets`` and ``merge_targets``), each alone width's (``targets``),
-    and the merged bank's of ``merge_targets`` on each of them."""
+    and the merged bank's of ``merge_targets`` on each of them. ``calibrate_frames`` > 0:
+    every model BN-calibrated on that many of its target's unlabelled training frames (seeded
+    with the job's seed) before it is evaluated; no merged bank then."""
     from mmengine.registry import init_default_scope
 
     from mtda.apis.infer import load_segmentor
-    from mtda.apis.select_subnet import width_flops
+    from mtda.apis.select_subnet import file_batches, width_flops
     from mtda.config import load_config
+    from mtda.merging.zipit.batchnorm import recompute_batchnorm_statistics
 
-    from .slimda_selection_study import labelled_items, labelled_miou
+    from .slimda_selection_study import labelled_items, labelled_miou, target_frames
+    if calibrate_frames and merge_targets:
+        raise ValueError('a BN-calibrated study evaluates no merged bank (it would be '
+                         'calibrated per target); leave merge_targets empty')
     init_default_scope('mmseg')
     key = [f'{w:g}' for w in widths]
-    record = dict(seed=shared_init_seed(layout), root=str(layout.root), gflops={}, bank={},
-                  alone={}, merged={})
+    seed = shared_init_seed(layout)
+    record = dict(seed=seed, root=str(layout.root), calibration_frames=calibrate_frames,
+                  gflops={}, bank={}, alone={}, merged={})
     for target in dict.fromkeys([*targets, *merge_targets]):
         cfg = load_config(str(bank_config(target)))
         bank = load_segmentor(cfg, bank_weights(layout, target))
@@ -146,8 +162,10 @@ def evaluate_record(layout: JobLayout, widths: Sequence[float],
             every = dict(zip((f'{w:g}' for w in bank.width_mult_list),
                              width_flops(bank, tuple(bank.data_preprocessor.size))))
             record['gflops'] = {k: every[k] / 1e9 for k in key}
+        calibration = (file_batches(bank, target_frames(cfg, count=calibrate_frames, seed=seed))
+                       if calibrate_frames else None)
         record['bank'][target] = {w: m[target] for w, m in _miou_at_widths(
-            cfg, bank, widths, [target]).items()}
+            cfg, bank, widths, [target], calibration).items()}
         if target not in targets:
             continue
         record['alone'][target] = {}
@@ -155,10 +173,14 @@ def evaluate_record(layout: JobLayout, widths: Sequence[float],
             if width == 1.0:  # the job's DAFormer single
                 single_cfg = load_config(str(single_config(target)))
                 model = load_segmentor(single_cfg, layout.stage_one_weights(target))
+                if calibration is not None:
+                    recompute_batchnorm_statistics(model, calibration,
+                                                   lambda m, batch: m._forward(batch))
                 miou = labelled_miou(model, *labelled_items(single_cfg, target))
             else:
                 alone = load_segmentor(cfg, alone_weights(layout, target, width))
-                miou = _miou_at_widths(cfg, alone, [width], [target])[f'{width:g}'][target]
+                miou = _miou_at_widths(cfg, alone, [width], [target],
+                                       calibration)[f'{width:g}'][target]
             record['alone'][target][f'{width:g}'] = miou
         progress(f'seed {record["seed"]} {target}: bank '
                  + ', '.join(f'{w} {record["bank"][target][w]:.1f}' for w in key) + '; alone '
@@ -182,7 +204,8 @@ def summarise(records: Sequence[Mapping]) -> dict:
     from mtda.evaluation.scores import harmonic_mean
     first = records[0]
     widths, targets = list(first['gflops']), list(first['alone'])
-    out = dict(seeds=[r['seed'] for r in records], gflops=first['gflops'], targets={}, hmean={})
+    out = dict(seeds=[r['seed'] for r in records], gflops=first['gflops'], targets={}, hmean={},
+               calibration_frames=first.get('calibration_frames', 0))
     for target in targets:
         out['targets'][target] = {w: dict(
             bank=_spread(r['bank'][target][w] for r in records),
@@ -210,7 +233,11 @@ def _cell(spread: Mapping, sign: bool = False) -> str:
 
 def render_markdown(summary: Mapping) -> str:
     seeds = ', '.join(map(str, summary['seeds']))
-    lines = [f'# SlimDA banks vs widths trained alone (seeds {seeds}; mean ± sample std)', '',
+    frames = summary.get('calibration_frames', 0)
+    statistics = (f'BN calibrated on {frames} unlabelled target frames' if frames
+                  else 'BN statistics of training')
+    lines = [f'# SlimDA banks vs widths trained alone (seeds {seeds}; mean ± sample std; '
+             f'{statistics})', '',
              '| target | width | GFLOPs | bank | alone | bank − alone |', '|---|---|---|---|---|---|']
     for target, rows in summary['targets'].items():
         for width, row in rows.items():
@@ -257,13 +284,18 @@ def plot_curves(summary: Mapping, out) -> Path:
     return out
 
 
+def study_name(calibrate_frames: int = 0) -> str:
+    """The stem of a study's files: ``widths``, or ``widths_calibrated`` with BN calibration."""
+    return 'widths_calibrated' if calibrate_frames else 'widths'
+
+
 def write_study(records: List[dict], out_dir) -> Dict[str, Path]:
-    """``slimda_widths.{json,md,png}`` of the seeds' records into ``out_dir``."""
+    """``slimda_widths[_calibrated].{json,md,png}`` of the seeds' records into ``out_dir``."""
     from mtda.io.atomic import atomic_write_bytes
     summary = summarise(records)
     out_dir = Path(out_dir)
-    paths = dict(json=out_dir / 'slimda_widths.json', md=out_dir / 'slimda_widths.md',
-                 png=out_dir / 'slimda_widths.png')
+    stem = 'slimda_' + study_name(summary['calibration_frames'])
+    paths = {ext: out_dir / f'{stem}.{ext}' for ext in ('json', 'md', 'png')}
     atomic_write_bytes(paths['json'], (json.dumps(dict(summary=summary, runs=records),
                                                   indent=1) + '\n').encode())
     atomic_write_bytes(paths['md'], render_markdown(summary).encode())

@@ -3,14 +3,16 @@
     python tools/slimda_width_study.py --work-dirs D0 [D1 ...] [--targets T ...]
                                        [--merge-targets T T ...]
                                        [--widths 0.25 0.5 0.75 1] [--iters N]
-                                       [--jobs J] [--threads T]
+                                       [--calibrate-frames N] [--jobs J] [--threads T]
 
 Each work dir is a main job of the DAFormer EfficientNet-Lite0 miniature of one seed
 (``tools/run_mtda.py --seed N --work-dir DN``): its shared init, seed and DAFormer singles (width 1
 alone) are used. Trains into <work dir>/slimda/ one bank per target and every narrower width alone,
 merges the banks of --merge-targets (default: all four when --targets has them), evaluates every
-width (<work dir>/slimda/widths.json), and writes slimda_widths.{json,md,png} into the first work dir (experiments/slimda_width_study.py,
-docs/slimda.md). Steps whose output exists are skipped.
+width (<work dir>/slimda/widths.json), and writes slimda_widths.{json,md,png} into the first work
+dir (experiments/slimda_width_study.py, docs/slimda.md). With --calibrate-frames N every model is
+BN-calibrated on N unlabelled target frames first (widths_calibrated.json,
+slimda_widths_calibrated.*). Steps whose output exists are skipped.
 """
 import json
 import sys
@@ -26,7 +28,8 @@ def main(argv=None):
     from experiments.layout import TARGETS, JobLayout
     from experiments.main_job import add_process_arguments, tools_from_arguments
     from experiments.slimda_width_study import (bank_config, evaluate_record, merge_step,
-                                                study_dir, training_steps, write_study)
+                                                study_dir, study_name, training_steps,
+                                                write_study)
     from mtda.config import load_config
     from mtda.errors import MtdaError
     from mtda.io.atomic import atomic_write_bytes
@@ -43,6 +46,10 @@ def main(argv=None):
     parser.add_argument('--iters', type=int, default=None,
                         help="training iterations of every bank and alone run (default: the "
                              "configs', as the DAFormer singles)")
+    parser.add_argument('--calibrate-frames', type=int, default=0, metavar='N',
+                        help='BN-calibrate every bank width, alone width and single on N '
+                             'unlabelled target training frames before evaluating (SlimDA\'s '
+                             'calibration; no merged bank then); writes *widths_calibrated.*')
     add_process_arguments(parser)
     args = parser.parse_args(argv)
     known = load_config(str(bank_config(args.targets[0]))).model.segmentor.width_mult_list
@@ -52,6 +59,11 @@ def main(argv=None):
     merge = args.merge_targets
     if merge is None:
         merge = list(TARGETS) if set(args.targets) == set(TARGETS) else []
+    if args.calibrate_frames < 0:
+        parser.error(f'--calibrate-frames {args.calibrate_frames}: give 0 (off) or a count')
+    if args.calibrate_frames and merge:
+        parser.error('--calibrate-frames evaluates no merged bank; add --merge-targets with '
+                     'no target, or drop --calibrate-frames')
     if len(merge) == 1:
         parser.error(f'--merge-targets {merge[0]}: a merge needs two banks or more')
     layouts = [JobLayout(d) for d in args.work_dirs]
@@ -67,8 +79,9 @@ def main(argv=None):
                                      iters=args.iters))
         if merge:
             tools.run_all(merge_step(layout, merge))
-        record = evaluate_record(layout, args.widths, args.targets, merge_targets=merge)
-        atomic_write_bytes(study_dir(layout) / 'widths.json',
+        record = evaluate_record(layout, args.widths, args.targets, merge_targets=merge,
+                                 calibrate_frames=args.calibrate_frames)
+        atomic_write_bytes(study_dir(layout) / f'{study_name(args.calibrate_frames)}.json',
                            (json.dumps(record, indent=1) + '\n').encode())
         records.append(record)
     paths = write_study(records, layouts[0].root)

@@ -65,6 +65,14 @@ def test_a_merge_of_one_bank_is_refused(tmp_path):
     assert 'error: --merge-targets idd: a merge needs two banks or more' in proc.stderr
 
 
+def test_a_calibrated_study_with_a_merge_is_refused(tmp_path):
+    proc = run_tool_in_process('slimda_width_study.py', '--work-dirs', tmp_path,
+                               '--merge-targets', 'cityscapes', 'idd', '--calibrate-frames', '8',
+                               cwd=tmp_path)
+    assert proc.returncode == 2
+    assert 'error: --calibrate-frames evaluates no merged bank' in proc.stderr
+
+
 def test_a_width_outside_the_bank_is_refused_in_one_line(tmp_path):
     proc = run_tool_in_process('slimda_width_study.py', '--work-dirs', tmp_path,
                                '--widths', '0.3', cwd=tmp_path)
@@ -72,7 +80,7 @@ def test_a_width_outside_the_bank_is_refused_in_one_line(tmp_path):
     assert 'error: --widths 0.3: the bank has the widths 0.25 0.5 0.75 1' in proc.stderr
 
 
-def test_a_tiny_study_measures_what_mmseg_measures(tiny_data_root, tmp_path):
+def test_a_tiny_study_measures_what_mmseg_measures(tiny_data_root, tmp_path, monkeypatch):
     layout = JobLayout(tmp_path / 'job')
     run_tool('make_shared_init.py', DAFORMER, '--out', layout.shared_init, '--seed', '3',
              cwd=tiny_data_root)
@@ -98,3 +106,40 @@ def test_a_tiny_study_measures_what_mmseg_measures(tiny_data_root, tmp_path):
     assert 0 <= record['bank']['cityscapes']['0.25'] <= 100
     table = (layout.root / 'slimda_widths.md').read_text()
     assert '| cityscapes | 0.25 |' in table and (layout.root / 'slimda_widths.png').stat().st_size
+
+    # BN-calibrated: the same models, each width's statistics re-estimated on 4 target frames
+    before = (layout.root / 'slimda' / 'widths.json').read_text()
+    run_tool('slimda_width_study.py', '--work-dirs', layout.root, '--targets', 'cityscapes',
+             '--widths', '0.25', '1', '--iters', '2', '--jobs', '1', '--calibrate-frames', '4',
+             cwd=tiny_data_root)
+    assert (layout.root / 'slimda' / 'widths.json').read_text() == before
+    calibrated = json.loads((layout.root / 'slimda' / 'widths_calibrated.json').read_text())
+    assert calibrated['calibration_frames'] == 4
+    assert 'BN calibrated on 4 unlabelled target frames' in (
+        layout.root / 'slimda_widths_calibrated.md').read_text()
+    # the single, calibrated here with torch's own cumulative average over the same frames
+    import torch
+    from mmengine.registry import init_default_scope
+
+    from experiments.slimda_selection_study import labelled_items, labelled_miou, target_frames
+    from mtda.apis.infer import load_segmentor
+    from mtda.apis.select_subnet import file_batches
+    from mtda.config import load_config
+    monkeypatch.chdir(tiny_data_root)
+    init_default_scope('mmseg')
+    cfg = load_config(str(DAFORMER))
+    model = load_segmentor(cfg, single)
+    frames = target_frames(load_config(str(CONFIGS / 'slimda' /
+                                           'gta2cityscapes_slimda_efficientnet-lite0_tiny.py')),
+                           count=4, seed=3)
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative average
+        norm.train()
+    with torch.no_grad():
+        for batch in file_batches(model, frames):
+            model._forward(batch)
+    model.eval()
+    expected = labelled_miou(model, *labelled_items(cfg, 'cityscapes'))
+    assert calibrated['alone']['cityscapes']['1'] == pytest.approx(expected, abs=1e-6)
