@@ -21,10 +21,10 @@ merged bank keep the statistics their training tracked, so all are compared alik
 ``calibrate_frames`` every bank width, every alone width and the single have their BatchNorm
 statistics re-estimated on the same seeded sample of the target's unlabelled training frames
 (SlimDA's BN calibration, :func:`mtda.apis.select_subnet.calibrate_batchnorm_`), again alike; the
-merged bank is then not evaluated (one set of statistics serving every target is its point). :func:`summarise` pairs the
-seeds: per width and target the bank's and the alone model's mIoU and their difference, and the
-merged bank's H-mean beside the H-mean of the per-target banks (each on its own target), as mean
-± sample std over seeds.
+merged bank is then not evaluated (one set of statistics serving every target is its point).
+:func:`summarise` pairs the seeds: per width and target the bank's and the alone model's mIoU
+and their difference, and the merged bank's H-mean beside the H-mean of the per-target banks
+(each on its own target), as mean ± sample std over seeds.
 """
 import json
 from pathlib import Path
