@@ -33,8 +33,12 @@ from .writers import WRITERS
 DATASETS = tuple(WRITERS)
 # Written last into each finished dataset folder: says what is there, and makes re-runs idempotent.
 MARKER = '.mtda_synthetic.json'
+# Raised whenever the same size and seed come out as other pixels, so that a folder written by an
+# older generator is refused (regenerate it with --overwrite) instead of silently reused.
+# Older folders have no number; 2: sensor noise scaled with the rendered width (styles.DomainStyle).
+RENDERING = 2
 
-__all__ = ['DATASETS', 'MARKER', 'SIZES', 'DatasetSize', 'make_synthetic_datasets']
+__all__ = ['DATASETS', 'MARKER', 'RENDERING', 'SIZES', 'DatasetSize', 'make_synthetic_datasets']
 
 
 def make_synthetic_datasets(out_dir, size: str = 'tiny', seed: int = 0,
@@ -73,8 +77,8 @@ def make_synthetic_datasets(out_dir, size: str = 'tiny', seed: int = 0,
         start = time.perf_counter()
         target = root / name
         spec = SIZES[size][name]
-        provenance = dict(generator='mtda.datasets.synthetic', dataset=name, size=size,
-                          seed=int(seed),
+        provenance = dict(generator='mtda.datasets.synthetic', rendering=RENDERING, dataset=name,
+                          size=size, seed=int(seed),
                           width=spec.width, height=spec.height, frames=dict(spec.frames))
         jobs = WRITERS[name].plan(spec)
         status = _existing_status(target, provenance, overwrite)

@@ -92,7 +92,10 @@ class DomainStyle:
         gamma: Tone curve exponent (> 1 darkens mid tones).
         vignette: Corner darkening (wide-angle action cameras).
         blur: Gaussian blur sigma in pixels at 1024 px width (optics, compression).
-        noise: Sensor noise standard deviation (0-1 scale).
+        noise: Sensor noise standard deviation (0-1 scale) at 1024 px width. A frame rendered
+            at width ``w`` gets ``noise * w / 1024``: downscaling by ``k`` averages ``k**2``
+            independent pixels, dividing the noise by ``k``, so a 128 px miniature of a noisy
+            night frame is as clean as the real frame shrunk to 128 px.
         condition: Fog, rain, snow or night applied to the daylight rendering, or None.
     """
 
@@ -269,7 +272,8 @@ def _camera_response(style: DomainStyle, image: np.ndarray, rng) -> np.ndarray:
     if sigma >= 0.3:
         image = cv2.GaussianBlur(image, (0, 0), sigma)
     if style.noise:
-        image = image + style.noise * rng.standard_normal(image.shape, dtype=np.float32)
+        sensor_noise = style.noise * width / 1024.0
+        image = image + sensor_noise * rng.standard_normal(image.shape, dtype=np.float32)
     return np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
 
 
