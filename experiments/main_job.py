@@ -263,6 +263,8 @@ def run_main_job(experiment: Experiment, *, tools: Tools, work_dir=None, data_ro
 
     start, steps_run = time.time(), []
     phases, clock = {}, [start]
+    # this job's steps only: one Tools may run several jobs (the claims study runs every seed)
+    first_step = len(tools.durations)
 
     def phase_done(name):  # the job's time profile: wall time per phase, added over invocations
         now = time.time()
@@ -353,7 +355,7 @@ def run_main_job(experiment: Experiment, *, tools: Tools, work_dir=None, data_ro
     run_steps(steps)
     phase_done('evaluation and merges')
     _write_table(experiment, layout, rows, start, steps_run,
-                 profile=dict(phases=phases, steps=tools.durations))
+                 profile=dict(phases=phases, steps=tools.durations[first_step:]))
     _write_methods_table(experiment, layout)
     return layout.root / 'results.md'
 

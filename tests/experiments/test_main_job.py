@@ -1,4 +1,6 @@
 """Experiment configs (configs/mtda/*.py) as the main job reads them."""
+from pathlib import Path
+
 import pytest
 
 from experiments.layout import TARGETS
@@ -102,3 +104,33 @@ def test_the_time_profile_adds_invocations_and_keeps_each_steps_latest_time(tmp_
                            steps=[(str(root / 'stage_one' / 'idd'), 55.0)])
     assert resumed['minutes'] == 3.5 and resumed['phases'] == {'data': 30.0, 'stage one': 150.0}
     assert resumed['steps']['stage_one/idd'] == 55.0
+
+
+class _TimedTools(Tools):
+    """Runs nothing; each step "takes" one second and is recorded as the real Tools records it."""
+
+    def run(self, tool, args, *, label=None):
+        self.durations.append((label or tool, 1.0))
+
+    def run_all(self, steps):
+        self.durations.extend((str(Path(log).parent), 1.0) for _, _, log in steps)
+
+
+def test_a_jobs_time_profile_lists_its_own_steps_not_an_earlier_jobs(tmp_path, monkeypatch):
+    """The claims study runs every seed's main job with one Tools; seed 2's timing.json once
+    listed seed 1's steps too."""
+    import experiments.main_job as main_job
+    profiles = {}
+    monkeypatch.setattr(main_job, '_make_synthetic_data', lambda *args: None)
+    monkeypatch.setattr('mtda.datasets.converters.convert_all', lambda *args: None)
+    monkeypatch.setattr(main_job, '_write_methods_table', lambda *args: None)
+    monkeypatch.setattr(main_job, '_write_table', lambda experiment, layout, *args, profile:
+                        profiles.setdefault(layout.root.name, list(profile['steps'])))
+    tools = _TimedTools(tmp_path)
+    for seed in (1, 2):
+        main_job.run_main_job(tiny_experiment(CONFIGS), tools=tools, seed=seed,
+                              work_dir=tmp_path / f'seed{seed}')
+    for seed, other in (('seed1', 'seed2'), ('seed2', 'seed1')):
+        steps = [name for name, _ in profiles[seed]]
+        assert 'make_shared_init.py' in steps and len(steps) == len(profiles[other])
+        assert any(seed in name for name in steps) and not any(other in name for name in steps)
