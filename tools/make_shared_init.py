@@ -34,7 +34,7 @@ def main(argv=None):
     digest = make_shared_init(cfg, args.out, seed=args.seed, backbone_weights=args.backbone_weights,
                               backbone_format=args.backbone_format,
                               from_checkpoint=args.from_checkpoint)
-    print(f'wrote {args.out}\nsha256 {digest}')
+    print(f'wrote {args.out}\nweights sha256 (the runs\' init_sha256) {digest}')
 
 
 if __name__ == '__main__':

@@ -47,6 +47,21 @@ def sha256_file(path, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def weights_sha256(state: Mapping[str, torch.Tensor]) -> str:
+    """Hex sha256 of a state dict's weights: every name, dtype, shape and value, in name order.
+
+    Unlike :func:`sha256_file` it ignores how the weights were stored (creation time and paths in
+    the meta, ``.pth`` or ``.safetensors``), so an init built twice the same way, on one machine or
+    two, has one hash. Training records it as the lineage ``init_sha256`` (docs/merging.md).
+    """
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].detach().cpu().contiguous().reshape(-1)
+        digest.update(f'{name}|{tensor.dtype}|{tuple(state[name].shape)}\n'.encode())
+        digest.update(tensor.view(torch.uint8).numpy())
+    return digest.hexdigest()
+
+
 def load_checkpoint_file(path, *, trust: bool = False, map_location='cpu',
                          mmap: bool = False) -> Any:
     """Load a checkpoint file as data (``weights_only=True``), with one-line errors.

@@ -30,7 +30,8 @@ import torch
 from tqdm import tqdm
 
 from mtda.errors import CheckpointError, MergeError
-from mtda.io import atomic_save, load_checkpoint_file, provenance, sha256_file
+from mtda.io import (atomic_save, load_checkpoint_file, provenance, sha256_file, state_dict_of,
+                     weights_sha256)
 from mtda.io.checkpoint import primitive
 from mtda.io.atomic import atomic_output, check_output_path
 from mtda.io.segmentor_state import MODEL_ROLES, check_model_role, select_segmentor_state
@@ -306,12 +307,17 @@ def merge_checkpoint_files(checkpoints: Sequence, *, kinds: Mapping[str, EntryKi
     passes = 2 if method.elects_signs else 1
     bar = tqdm(total=passes * len(checkpoints), desc='merging', unit='checkpoint',
                disable=None if progress else True)
-    base_state, base_sha = None, None
+    base_state, base_sha, base_inits = None, None, ()
     if method.uses_base:
         if base is None:
             raise MergeError(f'--method {method.name} needs --base, the shared init')
         base_sha = sha256_file(base)
-        base_state = select_segmentor_state(load_checkpoint_file(base), str(base), model='student')
+        base_checkpoint = load_checkpoint_file(base)
+        # what the inputs may record: the init's weights hash, or (checkpoints written before
+        # stage one hashed the weights) the init file's hash
+        base_inits = {weights_sha256(state_dict_of(base_checkpoint, base)), base_sha}
+        base_state = select_segmentor_state(base_checkpoint, str(base), model='student')
+        del base_checkpoint
     align = None
     if permutations is not None:
         if method.uses_base:
@@ -328,9 +334,9 @@ def merge_checkpoint_files(checkpoints: Sequence, *, kinds: Mapping[str, EntryKi
             meta = checkpoint.get('meta') if isinstance(checkpoint, Mapping) else None
             del checkpoint  # a full UDA checkpoint also maps the teacher and optimizer state
             meta = dict(meta) if isinstance(meta, Mapping) else {}
-            if base_sha and meta.get('init_sha256') not in (None, base_sha):
+            if base_sha and meta.get('init_sha256') not in (None, *base_inits):
                 raise MergeError(f'{path} was trained from init {meta["init_sha256"][:12]}..., but '
-                                 f'--base {base} is {base_sha[:12]}...; pass the shared init the '
+                                 f'--base {base} holds other weights; pass the shared init the '
                                  'checkpoints were trained from')
             if len(metas) < len(checkpoints):  # the second TIES pass reads the files again
                 metas.append((str(path), meta))

@@ -200,8 +200,8 @@ def check_lineage(metas: Sequence[tuple[str, Mapping[str, Any]]], *,
     """Merging assumes the models were fine-tuned from one init; compare their ``init_sha256``.
 
     Args:
-        metas: ``(name, meta)`` per checkpoint; ``meta`` may hold ``init_sha256`` (the training init's
-            file hash, written by training).
+        metas: ``(name, meta)`` per checkpoint; ``meta`` may hold ``init_sha256`` (the sha256 of
+            the training init's weights, :func:`~mtda.io.weights_sha256`, written by training).
         allow_different_init: turn a mismatch into a warning instead of an error.
 
     Returns:

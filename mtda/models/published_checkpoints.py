@@ -20,9 +20,9 @@ copy), in mmseg 0.x naming. What changes on the way to mtda (mmseg 1.x):
 
 The converted weights must fill the config's segmentor exactly (every key used once, shapes
 equal); the output records the source file's sha256, which network was taken and, when given,
-the ImageNet file the release was fine-tuned from as ``init_sha256`` (all of DAFormer's, HRDA's
-and MIC's MiT-B5 releases start from SegFormer's ``mit_b5.pth``), so that ``tools/merge.py``
-checks the lineage of converted files as it does for mtda's own.
+the sha256 of the ImageNet weights the release was fine-tuned from as ``init_sha256`` (all of
+DAFormer's, HRDA's and MIC's MiT-B5 releases start from SegFormer's ``mit_b5.pth``), so that
+``tools/merge.py`` checks the lineage of converted files as it does for mtda's own.
 """
 from pathlib import Path
 from typing import Dict, Mapping, Optional
@@ -31,7 +31,7 @@ import torch
 
 from ..datasets.label_maps import CLASSES, PALETTE
 from ..errors import CheckpointError
-from ..io import atomic_save, load_checkpoint_file, sha256_file
+from ..io import atomic_save, load_checkpoint_file, load_state_dict_file, weights_sha256
 from ..io.checkpoint import clean_meta, provenance, state_dict_of
 from .pretrained import convert_official_mit
 from .segmentor import load_state_strict
@@ -89,8 +89,9 @@ def convert_published_checkpoint(checkpoint, segmentor: torch.nn.Module, out, *,
         out: the output file (written atomically).
         network: ``student`` (default: what DAFormer, HRDA, MIC and the paper evaluate) or
             ``teacher``.
-        init: the pretrained file the release was fine-tuned from (e.g. ``mit_b5.pth``); its
-            sha256 becomes the output's ``init_sha256``.
+        init: the pretrained file the release was fine-tuned from (e.g. ``mit_b5.pth``); the
+            sha256 of its weights (:func:`~mtda.io.weights_sha256`) becomes the output's
+            ``init_sha256``.
         config_name: recorded in the output's meta.
         trust: unpickle fully (for a file that is not plain data; only when you trust it).
 
@@ -121,7 +122,7 @@ def convert_published_checkpoint(checkpoint, segmentor: torch.nn.Module, out, *,
         if not Path(init).is_file():
             raise CheckpointError(f'{init}: no such file (--init names the pretrained file the '
                                   'release was fine-tuned from, e.g. pretrained/mit_b5.pth)')
-        record['init_sha256'] = sha256_file(init)
+        record['init_sha256'] = weights_sha256(load_state_dict_file(init, trust=trust))
         record['init_file'] = str(init)
     record.update(classes=list(classes), palette=palette,
                   dataset_meta=dict(classes=list(classes), palette=palette))

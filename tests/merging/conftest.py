@@ -8,7 +8,7 @@ import torch
 
 from merge_fixtures import TinySegmentor
 from mtda.datasets.label_maps import CLASSES
-from mtda.io import atomic_save, sha256_file
+from mtda.io import atomic_save, weights_sha256
 from mtda.merging import classify_state_dict_entries
 from mtda.models.segmentor import batchnorm_types
 from segmentor_files import fine_tuned
@@ -51,7 +51,7 @@ def domain_files(tmp_path_factory, tiny_segmentor, segmentor_kinds):
     folder = tmp_path_factory.mktemp('ckpts')
     init = {k: v.detach().clone() for k, v in tiny_segmentor.state_dict().items()}
     atomic_save(dict(state_dict=init, meta={}), folder / 'init.pth')
-    init_sha = sha256_file(folder / 'init.pth')
+    init_sha = weights_sha256(init)
     paths = {}
     for name, seed, counter in (('cityscapes', 1, 10), ('dark_zurich', 2, 30)):
         state = fine_tuned(init, segmentor_kinds, seed, counter)

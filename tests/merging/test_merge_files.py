@@ -120,8 +120,23 @@ def test_ties_on_files_checks_the_base_and_records_what_it_did(domain_files, seg
     meta = merge_provenance(merged, heads='merge')
     assert meta['merge_method'] == 'ties' and meta['base']['sha256'] == sha256_file(init)
     assert meta['method_options'] == dict(scale=1.0, density=0.5, topk='tensor')
-    # a base the inputs were not trained from is refused, naming both hashes' heads
-    other = atomic_save(dict(state_dict=base, meta={'note': 'another file'}), tmp_path / 'x.pth')
+    # the init is its weights: the same weights in another file (another meta) are the same base
+    copy = atomic_save(dict(state_dict=base, meta={'note': 'built again'}), tmp_path / 'copy.pth')
+    assert sha256_file(copy) != sha256_file(init)
+    again = merge_files(MergeSpec(inputs, method='ties', base=copy, density=0.5),
+                        kinds=segmentor_kinds, progress=False)
+    torch.testing.assert_close(again.result.state_dict[key], merged.result.state_dict[key])
+    # checkpoints written before the weights hash record the init file's hash: still accepted
+    olds = []
+    for path in inputs:
+        checkpoint = torch.load(path, weights_only=True)
+        checkpoint['meta']['init_sha256'] = sha256_file(init)
+        olds.append(atomic_save(checkpoint, tmp_path / f'old_{path.name}'))
+    merge_files(MergeSpec(olds, method='task-arithmetic', base=init), kinds=segmentor_kinds,
+                progress=False)
+    # a base with other weights than the inputs were trained from is refused, naming both
+    moved = dict(base, **{key: base[key] + 1e-3})
+    other = atomic_save(dict(state_dict=moved, meta={}), tmp_path / 'x.pth')
     with pytest.raises(MergeError, match=r'cityscapes\.pth was trained from init .*--base .*x\.pth'):
         merge_files(MergeSpec(inputs, method='task-arithmetic', base=other), kinds=segmentor_kinds,
                     progress=False)

