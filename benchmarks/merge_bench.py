@@ -129,7 +129,7 @@ def write_checkpoints(folder: Path, n: int) -> tuple[list, int, Path]:
     from mmseg.registry import MODELS
 
     import mtda  # noqa: F401  (registers mtda's modules)
-    from mtda.io import atomic_save, sha256_file
+    from mtda.io import atomic_save, weights_sha256
     from mtda.merging import classify_state_dict_entries
     from mtda.models.permutation_specs import permutation_spec_of
     from mtda.models.segmentor import batchnorm_types
@@ -142,7 +142,8 @@ def write_checkpoints(folder: Path, n: int) -> tuple[list, int, Path]:
     spec_file.write_text(json.dumps(dict(axes=spec.axes, sizes=spec.sizes)))
     base = {key: value.detach().clone() for key, value in model.state_dict().items()}
     del model
-    init_sha = sha256_file(atomic_save(dict(state_dict=base, meta={}), init))
+    atomic_save(dict(state_dict=base, meta={}), init)
+    init_sha = weights_sha256(base)
     parameters = sum(v.numel() for k, v in base.items() if kinds[k].value == 'parameter')
     generator = torch.Generator().manual_seed(0)
     for i, path in enumerate(files):

@@ -8,8 +8,8 @@ configs/daformer/gta2cityscapes_daformer_mitb5.py for DAFormer's MiT-B5 models):
 weights must fill its segmentor exactly. The student (``model.*``, what DAFormer, MIC and the
 paper evaluate) is taken unless ``--network teacher`` asks for the EMA model (``ema_model.*``);
 the frozen ImageNet copy is dropped. ``--init`` names the pretrained file the releases were
-fine-tuned from (SegFormer's ``mit_b5.pth`` for all MiT-B5 releases): its sha256 goes into the
-output as ``init_sha256``, so ``tools/merge.py`` can check that converted models share it. The
+fine-tuned from (SegFormer's ``mit_b5.pth`` for all MiT-B5 releases): the sha256 of its weights
+goes into the output as ``init_sha256``, so ``tools/merge.py`` can check that converted models share it. The
 output merges and evaluates like any stage-one export (``tools/merge.py``, ``tools/test.py``);
 see docs/published_checkpoints.md.
 """
