@@ -205,7 +205,9 @@ def subset_table(runs: Mapping[Any, Mapping]) -> List[Dict[str, Any]]:
 
 def subset_ranking(rows: Sequence[Mapping]) -> Dict[str, Any]:
     """C6 read against the paper: Spearman's ρ between our mean H of the 15 rows and the paper's,
-    and how many of the 11 merges beat the best single model (by more than the std over seeds)."""
+    and how many of the 11 merges beat the best single model (by more than the std over seeds).
+    The verdict holds when every merge that beats it in the paper does here, is ``partly`` when
+    some do."""
     from scipy.stats import spearmanr
     ours = [mean(row['values']['H']) for row in rows]
     theirs = [paper.FOUR_DOMAIN_TABLE[row['name']][4] for row in rows]
@@ -213,11 +215,13 @@ def subset_ranking(rows: Sequence[Mapping]) -> Dict[str, Any]:
     merges = [row for row in rows if row['size'] > 1]
     better = [row['name'] for row in merges if verdict(row['values']['delta']) == 'holds']
     paper_best = paper.FOUR_DOMAIN_TABLE['D'][4]
+    theirs = [row['name'] for row in merges if paper.FOUR_DOMAIN_TABLE[row['name']][4] > paper_best]
+    found = sum(name in better for name in theirs)
+    # the paper's claim is every one of its merges above the best single, not any one of them
+    claim = 'holds' if theirs and found == len(theirs) else 'partly' if found else 'does not hold'
     return dict(spearman_rho=float(rho), p_value=float(p_value), merges=len(merges),
-                merges_beating_best_single=better,
-                paper_merges_beating_best_single=[row['name'] for row in merges
-                                                  if paper.FOUR_DOMAIN_TABLE[row['name']][4]
-                                                  > paper_best])
+                merges_beating_best_single=better, paper_merges_beating_best_single=theirs,
+                verdict=claim)
 
 
 def main_table(runs: Mapping[Any, Mapping]) -> List[Dict[str, Any]]:
@@ -334,7 +338,7 @@ def render_claims_markdown(claims: Mapping[str, Any], *, preamble: str = '') -> 
             f'| C6 merges beating the best single (of {c["C6 ranking"]["merges"]}) | {family} | '
             f'{len(c["C6 ranking"]["merges_beating_best_single"])} | '
             f'{len(c["C6 ranking"]["paper_merges_beating_best_single"])} | '
-            f'{"holds" if c["C6 ranking"]["merges_beating_best_single"] else "does not hold"} |',
+            f'{c["C6 ranking"]["verdict"]} |',
             f'| C6 rank agreement of the 15 rows with the paper (Spearman ρ) | {family} | '
             f'{c["C6 ranking"]["spearman_rho"]:+.2f} (p = {c["C6 ranking"]["p_value"]:.3f}) | '
             '1 | – |']

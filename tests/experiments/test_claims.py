@@ -8,7 +8,7 @@ from experiments.claims import paper_numbers as paper
 from experiments.claims import study
 from experiments.claims.summary import (claim_buffers, claim_lmc, claim_merge_beats_best_single,
                                         hmean_over, mean_std, render_claims_markdown, subset_name,
-                                        subsets, summarize, verdict)
+                                        subset_ranking, subsets, summarize, verdict)
 from experiments.layout import TARGETS, JobLayout
 from experiments.main_job import tiny_experiment
 from mtda.errors import MtdaError
@@ -96,6 +96,24 @@ def test_claims_markdown_has_every_claim_and_fifteen_subset_rows():
             and line.split(' | ')[1] in paper.FOUR_DOMAIN_TABLE]
     assert len(rows) == 15 and rows[-1].split(' | ')[-2] == '36.4'
     assert 'Produced by a test.' in text
+
+
+def test_c6_holds_only_when_every_merge_the_paper_finds_better_is_better_here():
+    # the paper's 11 merges all beat its best single (D); here the rows' H follow the paper's
+    # order, and ``better`` names the merges whose paired delta is above its spread
+    def rows(better):
+        return [dict(name=subset_name(t), size=len(t),
+                     values=dict(H=[paper.FOUR_DOMAIN_TABLE[subset_name(t)][4]] * 2,
+                                 delta=[1.0, 1.2] if subset_name(t) in better else [-1.0, -1.2]))
+                for t in subsets()]
+    merges = [subset_name(t) for t in subsets() if len(t) > 1]
+    assert len(merges) == 11
+    assert sorted(subset_ranking(rows([]))['paper_merges_beating_best_single']) == sorted(merges)
+    assert subset_ranking(rows(merges))['verdict'] == 'holds'
+    one = subset_ranking(rows(['C+A']))
+    assert one['merges_beating_best_single'] == ['C+A'] and one['verdict'] == 'partly'
+    none = subset_ranking(rows([]))
+    assert none['verdict'] == 'does not hold' and none['spearman_rho'] == pytest.approx(1.0)
 
 
 class RecordingTools:
