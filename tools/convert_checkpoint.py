@@ -9,9 +9,9 @@ weights must fill its segmentor exactly. The student (``model.*``, what DAFormer
 paper evaluate) is taken unless ``--network teacher`` asks for the EMA model (``ema_model.*``);
 the frozen ImageNet copy is dropped. ``--init`` names the pretrained file the releases were
 fine-tuned from (SegFormer's ``mit_b5.pth`` for all MiT-B5 releases): the sha256 of its weights
-goes into the output as ``init_sha256``, so ``tools/merge.py`` can check that converted models share it. The
-output merges and evaluates like any stage-one export (``tools/merge.py``, ``tools/test.py``);
-see docs/published_checkpoints.md.
+goes into the output as ``init_sha256``, so ``tools/merge.py`` can check that converted models
+share it. The output merges and evaluates like any stage-one export (``tools/merge.py``,
+``tools/test.py``); see docs/published_checkpoints.md.
 """
 import sys
 from pathlib import Path

@@ -23,6 +23,11 @@ def test_weights_sha256_is_of_the_weights_not_the_file(tmp_path):
     assert sha256_file(first) != sha256_file(second)
     assert weights_sha256(load_state_dict_file(first)) == weights_sha256(
         load_state_dict_file(second)) == digest
+    # ... in either file format ...
+    from safetensors.torch import save_file
+    save_file({k: v.contiguous() for k, v in state.items()}, str(tmp_path / '3.safetensors'),
+              metadata={'note': '"safetensors"'})
+    assert weights_sha256(load_state_dict_file(tmp_path / '3.safetensors')) == digest
     # ... whatever the keys' order or the memory layout
     assert weights_sha256(OrderedDict(reversed(list(state.items())))) == digest
     assert weights_sha256(dict(state, b=state['b'].T.contiguous().T)) == digest
