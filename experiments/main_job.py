@@ -21,7 +21,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 from mtda.errors import MtdaError
 from mtda.io.atomic import atomic_write_bytes
@@ -50,6 +50,8 @@ class Tools:
     #: ``(step, seconds)`` of every step run, in the order they finished (the job's time profile);
     #: a step is named by its log's folder, or by its tool when it has no log
     durations: list = field(default_factory=list, compare=False)
+    #: when each step of :attr:`durations` ended (``time.time()``), by the same name
+    ended: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
         if self.jobs < 1 or (self.threads is not None and self.threads < 1):
@@ -75,28 +77,42 @@ class Tools:
         if subprocess.run(cmd, env=env).returncode != 0:
             raise MtdaError(f'{tool} failed (command above); its log is in the work dir')
         self.durations.append((label or tool, time.time() - start))
+        self.ended[label or tool] = time.time()
 
-    def run_all(self, steps: Sequence[Tuple[str, Sequence, Path]]) -> None:
-        """Run independent ``(tool, args, log)`` steps, ``jobs`` at a time, in the given order.
+    def run_all(self, steps: Sequence[tuple]) -> None:
+        """Run ``(tool, args, log)`` or ``(tool, args, log, needs)`` steps, ``jobs`` at a time.
 
-        With one job this is :meth:`run` in a loop. With more, each step's output goes to its
-        ``log`` file (two training logs interleaved would be unreadable); the first failure stops
-        new steps, waits for the running ones and raises with the failed step's log tail.
+        A step starts once every file in its ``needs`` exists (the outputs of earlier steps, which
+        write them atomically, e.g. a stage-one run's ``weights/final.pth``), the first such step
+        in the given order first. So the evaluations and merges of the main job start on a core
+        the last training runs leave free, instead of after all of them.
+
+        With one job this is :meth:`run` in the given order. With more, each step's output goes
+        to its ``log`` file (two training logs interleaved would be unreadable); the first failure
+        stops new steps, waits for the running ones and raises with the failed step's log tail.
+        A step whose needs nothing will make raises once nothing else runs.
         """
         if self.jobs == 1:
-            for tool, args, log in steps:
-                self.run(tool, args, label=str(Path(log).parent))
+            for one in steps:
+                _check_needs(one)
+                self.run(one[0], one[1], label=str(Path(one[2]).parent))
             return
         pending, running, failed = list(steps), [], []
         while pending or running:
-            while pending and not failed and len(running) < self.jobs:
-                tool, args, log = pending.pop(0)
+            while not failed and len(running) < self.jobs:
+                ready = [s for s in pending if all(Path(p).exists() for p in _needs(s))]
+                if not ready:
+                    break
+                pending.remove(ready[0])
+                tool, args, log, *_ = ready[0]
                 cmd, env = self._command(tool, args)
                 Path(log).parent.mkdir(parents=True, exist_ok=True)
                 print(f'$ {" ".join(cmd[1:])}  > {log}', flush=True)
                 with open(log, 'w') as out:
                     running.append((tool, log, subprocess.Popen(
                         cmd, env=env, stdout=out, stderr=subprocess.STDOUT), time.time()))
+            if pending and not running and not failed:
+                _check_needs(pending[0])
             time.sleep(0.2)
             for item in [r for r in running if r[2].poll() is not None]:
                 running.remove(item)
@@ -104,11 +120,24 @@ class Tools:
                     failed.append(item)
                 else:
                     self.durations.append((str(Path(item[1]).parent), time.time() - item[3]))
+                    self.ended[str(Path(item[1]).parent)] = time.time()
             if failed and not running:
                 tool, log, _, _ = failed[0]
                 tail = Path(log).read_text(errors='replace').strip().splitlines()[-5:]
                 raise MtdaError(f'{tool} failed; its log is {log}; last lines:\n'
                                 + '\n'.join(tail))
+
+
+def _needs(step: tuple) -> tuple:
+    """The files a ``(tool, args, log[, needs])`` step waits for."""
+    return tuple(step[3]) if len(step) > 3 else ()
+
+
+def _check_needs(step: tuple) -> None:
+    missing = [str(p) for p in _needs(step) if not Path(p).exists()]
+    if missing:
+        raise MtdaError(f'{step[0]} needs {missing[0]}, which no step made: run the step that '
+                        'writes it first (or remove the step)')
 
 
 def default_jobs() -> int:
@@ -266,8 +295,8 @@ def run_main_job(experiment: Experiment, *, tools: Tools, work_dir=None, data_ro
     # this job's steps only: one Tools may run several jobs (the claims study runs every seed)
     first_step = len(tools.durations)
 
-    def phase_done(name):  # the job's time profile: wall time per phase, added over invocations
-        now = time.time()
+    def phase_done(name, at=None):  # the job's time profile: wall time per phase, added over
+        now = time.time() if at is None else at  # invocations
         phases[name] = phases.get(name, 0.0) + now - clock[0]
         clock[0] = now
 
@@ -276,7 +305,7 @@ def run_main_job(experiment: Experiment, *, tools: Tools, work_dir=None, data_ro
         tools.run(tool, args)
 
     def run_steps(steps):
-        steps_run.extend(tool for tool, _, _ in steps)
+        steps_run.extend(tool for tool, *_ in steps)
         tools.run_all(steps)
 
     layout = JobLayout(work_dir or experiment.work_dir or Path('work_dirs') / experiment.name)
@@ -311,12 +340,6 @@ def run_main_job(experiment: Experiment, *, tools: Tools, work_dir=None, data_ro
     length = ([f'train_cfg.max_iters={uda_iters}', f'train_cfg.val_interval={uda_iters}']
               if uda_iters else [])
     training = []
-    if experiment.source_only_config is not None and not pretrain.exists():
-        # from the shared init, as many iterations as each single
-        training.append(('train.py', [experiment.source_only_config, '--work-dir',
-                                      layout.source_only_dir, '--cfg-options',
-                                      f'load_from={layout.shared_init}', f'randomness.seed={seed}',
-                                      *length], layout.source_only_dir / 'train.out'))
     for target, config in experiment.uda_configs.items():
         if not layout.stage_one_weights(target).exists():
             training.append(('train.py', [config, '--work-dir', layout.stage_one_dir(target),
@@ -324,14 +347,19 @@ def run_main_job(experiment: Experiment, *, tools: Tools, work_dir=None, data_ro
                                           f'model.init_checkpoint={layout.shared_init}',
                                           f'randomness.seed={seed}', *length],
                              layout.stage_one_dir(target) / 'train.out'))
+    if experiment.source_only_config is not None and not pretrain.exists():
+        # from the shared init, as many iterations as each single; last, since it is the shortest
+        # run (no target branch) and the evaluations and merges share the cores with it
+        training.append(('train.py', [experiment.source_only_config, '--work-dir',
+                                      layout.source_only_dir, '--cfg-options',
+                                      f'load_from={layout.shared_init}', f'randomness.seed={seed}',
+                                      *length], layout.source_only_dir / 'train.out'))
     if training:
         step(f'stage one: {len(training)} runs from the shared init ({tools.jobs} at a time, '
              f'{tools.threads_per_job} thread(s) each)')
-        run_steps(training)
-    phase_done('stage one')
-
     step('evaluation of the single-target models (and the source-only one) and stage two: '
-         f'merging the {len(experiment.uda_configs)} stage-one checkpoints without data')
+         f'merging the {len(experiment.uda_configs)} stage-one checkpoints without data, each '
+         'step as soon as the models it reads are trained')
     has_source_only = experiment.pretrain_config or experiment.source_only_config
     evaluations = [(SOURCE_ONLY_LABEL, pretrain, layout.source_only_eval_dir)
                    ] if has_source_only else []
@@ -343,16 +371,21 @@ def run_main_job(experiment: Experiment, *, tools: Tools, work_dir=None, data_ro
         rows.append(out / 'results.json')
         if not rows[-1].exists():
             steps.append(('test.py', [first_config, checkpoint, '--work-dir', out,
-                                      '--name', label], out / 'test.out'))
+                                      '--name', label], out / 'test.out', [checkpoint]))
     for row in MERGE_ROWS:
         out = layout.merge_dir(row)
         rows.append(out / 'results.json')
         if not rows[-1].exists():
             steps.append(('merge.py', [first_config, *singles, '--out', out / 'merged.pth',
                                        '--work-dir', out, '--name', row.label, *row.options],
-                          out / 'merge.out'))
+                          out / 'merge.out', singles))
     steps += method_merge_steps(first_config, layout, singles)
-    run_steps(steps)
+    # one queue: with the trainings first, a core the last of them leaves free starts on the
+    # evaluations and merges whose models are ready (same processes, same digits)
+    run_steps(training + steps)
+    # the time profile's phases: stage one ends with its last training run
+    trained = [tools.ended[str(log.parent)] for _, _, log in training]
+    phase_done('stage one', at=max(trained) if trained else None)
     phase_done('evaluation and merges')
     _write_table(experiment, layout, rows, start, steps_run,
                  profile=dict(phases=phases, steps=tools.durations[first_step:]))
@@ -371,7 +404,7 @@ def method_merge_steps(config, layout: JobLayout, singles: Sequence[Path]) -> li
             steps.append(('merge.py', [config, *singles, '--out', out / 'merged.pth',
                                        '--work-dir', out, '--name', row.label, '--buffers', 'pool',
                                        '--method', row.method, *base, *row.options],
-                          out / 'merge.out'))
+                          out / 'merge.out', singles))
     return steps
 
 

@@ -1,4 +1,5 @@
 """Shared fixtures: the miniature synthetic datasets, generated and converted once per session."""
+import os
 import sys
 from pathlib import Path
 
@@ -6,6 +7,12 @@ import pytest
 
 # The studies under experiments/ are not part of the installed package: import them from the checkout.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    # Under pytest-xdist (the README's `-n auto`) the workers already fill the cores: one intra-op
+    # thread per worker and per tool it starts, since OpenMP threads waiting on a core another
+    # worker holds cost far more than they give. Set before anything imports torch.
+    os.environ['OMP_NUM_THREADS'] = os.environ['MKL_NUM_THREADS'] = '1'
 
 
 @pytest.fixture(scope='session')

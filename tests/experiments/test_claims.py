@@ -126,7 +126,7 @@ class RecordingTools:
         self.calls.append((tool, list(args)))
 
     def run_all(self, steps):
-        for tool, args, _ in steps:
+        for tool, args, *_ in steps:
             self.run(tool, args)
 
 
@@ -186,11 +186,12 @@ def test_method_merges_take_the_shared_init_as_base_except_rebasin_and_zipit(tmp
     done.mkdir(parents=True)
     (done / 'results.json').write_text('{}')
     steps = method_merge_steps('config.py', layout, singles)
-    assert [args[args.index('--method') + 1] for _, args, _ in steps] == [
+    assert [args[args.index('--method') + 1] for _, args, _, _ in steps] == [
         'ties', 'dare-ties', 'rebasin', 'zipit', 'zipit']
     folders = ['ties', 'dare-ties', 'rebasin', 'zipit', 'zipit_backbone']
-    for (_, args, log), folder in zip(steps, folders):
+    for (_, args, log, needs), folder in zip(steps, folders):
         method = args[args.index('--method') + 1]
+        assert needs == singles  # started once the four stage-one runs are trained
         assert ('--base' in args) == (method not in ('rebasin', 'zipit'))
         assert '--base' not in args or args[args.index('--base') + 1] == layout.shared_init
         assert args[1:5] == singles and log == layout.method_dir(folder) / 'merge.out'

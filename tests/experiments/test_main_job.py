@@ -1,4 +1,5 @@
 """Experiment configs (configs/mtda/*.py) as the main job reads them."""
+import time
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,39 @@ def test_run_all_stops_at_a_failure_and_names_its_log(tmp_path):
     assert (tmp_path / 'x').exists() and not never.exists()
 
 
+def test_run_all_starts_a_step_once_the_files_it_needs_exist(tmp_path):
+    # `late` is listed before `free` but needs the file `make` writes after a second, so the
+    # second slot goes to `free`; each step notes at its start whether that file exists yet
+    _tool(tmp_path, 'note.py', """
+name, made = sys.argv[1], sys.argv[2]
+print(name, 'after' if os.path.exists(made) else 'before', flush=True)
+if name == 'make':
+    time.sleep(1.0)
+    open(made, 'w').close()
+""")
+    made = tmp_path / 'made'
+    tools = Tools(tmp_path, jobs=2)
+    tools.run_all([('note.py', ['make', made], tmp_path / 'make' / 'out'),
+                   ('note.py', ['late', made], tmp_path / 'late' / 'out', [made]),
+                   ('note.py', ['free', made], tmp_path / 'free' / 'out')])
+    notes = {name: (tmp_path / name / 'out').read_text().split() for name in ('make', 'late', 'free')}
+    assert notes == {'make': ['make', 'before'], 'late': ['late', 'after'],
+                     'free': ['free', 'before']}
+    assert [name for name, _ in tools.durations][-1] == str(tmp_path / 'late')
+    assert set(tools.ended) == {str(tmp_path / name) for name in ('make', 'late', 'free')}
+
+
+@pytest.mark.parametrize('jobs', [1, 2])
+def test_run_all_names_a_needed_file_no_step_makes(tmp_path, jobs):
+    _tool(tmp_path, 'touch.py', "open(sys.argv[1], 'w').close()\n")
+    never = tmp_path / 'weights' / 'final.pth'
+    with pytest.raises(MtdaError, match=f'merge.py needs {never}, which no step made'):
+        Tools(tmp_path, jobs=jobs).run_all([
+            ('touch.py', [tmp_path / 'a'], tmp_path / 'a.out'),
+            ('merge.py', [], tmp_path / 'm.out', [tmp_path / 'a', never])])
+    assert (tmp_path / 'a').exists()
+
+
 def test_tools_reject_zero_jobs(tmp_path):
     with pytest.raises(MtdaError, match='jobs and threads must be at least 1'):
         Tools(tmp_path, jobs=0)
@@ -111,9 +145,11 @@ class _TimedTools(Tools):
 
     def run(self, tool, args, *, label=None):
         self.durations.append((label or tool, 1.0))
+        self.ended[label or tool] = time.time()
 
     def run_all(self, steps):
-        self.durations.extend((str(Path(log).parent), 1.0) for _, _, log in steps)
+        for _, _, log, *_ in steps:
+            self.run('', [], label=str(Path(log).parent))
 
 
 def test_a_jobs_time_profile_lists_its_own_steps_not_an_earlier_jobs(tmp_path, monkeypatch):
