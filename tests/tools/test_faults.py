@@ -37,7 +37,7 @@ from typing import Optional
 import pytest
 import torch
 
-from support import REPO, TINY_CONFIG, finetune_two_from_one_init
+from support import REPO, TINY_CONFIG, finetune_two_from_one_init, run_tool
 
 pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
@@ -65,10 +65,15 @@ def _start(tool: str, *args, cwd, **popen) -> subprocess.Popen:
     return subprocess.Popen(_command(tool, *args), cwd=cwd, env=ENV, **popen)
 
 
-def _run(tool: str, *args, cwd, **kwargs) -> subprocess.CompletedProcess:
-    """Run ``tools/<tool>`` to its end; its output captured as text."""
+def _run(tool: str, *args, cwd, preexec_fn=None,
+         fresh_interpreter: bool = False) -> subprocess.CompletedProcess:
+    """Run ``tools/<tool>`` to its end; its output captured as text. Forked from the server that
+    has mtda imported (:func:`support.run_tool`), or a new interpreter, as the killed runs are
+    (``fresh_interpreter``, or a ``preexec_fn`` to run in the child first)."""
+    if preexec_fn is None and not fresh_interpreter:
+        return run_tool(tool, *args, cwd=cwd, check=False, env=ENV)
     return subprocess.run(_command(tool, *args), cwd=cwd, env=ENV, capture_output=True, text=True,
-                          **kwargs)
+                          preexec_fn=preexec_fn)
 
 
 def _disk_full_beyond(size: int):
@@ -272,7 +277,9 @@ def reference_merges(merge_inputs) -> SimpleNamespace:
 
     def merge(weights):
         out = folder / f'merged_{"_".join(weights)}.pth'
-        proc = _run('merge.py', *_merge_args(merge_inputs, out, weights), cwd=folder)
+        # a new interpreter, as the killed merges start: their kill points span its lifetime
+        proc = _run('merge.py', *_merge_args(merge_inputs, out, weights), cwd=folder,
+                    fresh_interpreter=True)
         assert proc.returncode == 0, proc.stderr[-3000:]
         return out, time.monotonic() - started
 

@@ -8,9 +8,10 @@ from support import CONFIGS, run_tool, run_tool_in_process
 
 
 def test_main_job_from_an_empty_folder(tmp_path):
-    # two steps at a time, as on the README's 2-core machine
+    # two steps at a time, as on the README's 2-core machine; a new interpreter, as a user starts it
     proc = run_tool('run_mtda.py', '--uda-iters', '2', '--data-size', 'tiny', '--jobs', '2',
-                    '--work-dir', 'work_dirs/job', cwd=tmp_path, timeout=900)
+                    '--work-dir', 'work_dirs/job', cwd=tmp_path, timeout=900,
+                    fresh_interpreter=True)
     for name in ('gta', 'synthia', 'cityscapes', 'idd', 'acdc', 'dark_zurich'):
         assert (tmp_path / 'data' / name).is_dir()
     job = tmp_path / 'work_dirs' / 'job'
