@@ -47,7 +47,7 @@ def _forkserver():
     return _FORKSERVER[0]
 
 
-def _tool_process(cmd: list, cwd: str, env: dict, stdout: str, stderr: str) -> None:
+def _tool_process(cmd: list, cwd: str, env: dict, stdout: str, stderr=None) -> None:
     """The forked child: the working directory, environment, ``sys.argv``, ``sys.path[0]`` and
     standard streams of ``python tools/<tool> ...``, then the script as ``__main__``. Its
     ``sys.exit`` status becomes the process's exit code (multiprocessing's bootstrap), an uncaught
@@ -56,8 +56,11 @@ def _tool_process(cmd: list, cwd: str, env: dict, stdout: str, stderr: str) -> N
     os.chdir(cwd)
     os.environ.clear()
     os.environ.update(env)
-    for fd, path in ((1, stdout), (2, stderr)):
-        os.dup2(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
+    os.dup2(os.open(stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 1)
+    if stderr is None:  # both streams into one file, as `2>&1`
+        os.dup2(1, 2)
+    else:
+        os.dup2(os.open(stderr, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 2)
     sys.stdout = open(1, 'w', buffering=1, closefd=False)
     sys.stderr = open(2, 'w', buffering=1, closefd=False)
     if env.get('OMP_NUM_THREADS'):  # read by OpenMP when the server imported torch, so set here
@@ -67,6 +70,41 @@ def _tool_process(cmd: list, cwd: str, env: dict, stdout: str, stderr: str) -> N
     sys.argv = cmd[1:]
     sys.path[0] = os.path.dirname(script)
     runpy.run_path(script, run_name='__main__')
+
+
+class ForkedTool:
+    """A tool started by :func:`start_tool`, with the part of ``subprocess.Popen`` the tests use."""
+
+    def __init__(self, cmd: list, child):
+        self.args, self._child, self.pid = cmd, child, child.pid
+
+    @property
+    def returncode(self):
+        """The exit code; ``-signal`` if a signal ended it; None while it runs."""
+        return self._child.exitcode
+
+    def poll(self):
+        return self._child.exitcode
+
+    def wait(self, timeout=None) -> int:
+        self._child.join(timeout)
+        if self._child.exitcode is None:
+            raise subprocess.TimeoutExpired(self.args, timeout)
+        return self._child.exitcode
+
+    def send_signal(self, signal_number: int) -> None:
+        os.kill(self.pid, signal_number)
+
+
+def start_tool(tool: str, *args, cwd, env=None, stdout=os.devnull, stderr=None) -> ForkedTool:
+    """Start ``tools/<tool>`` forked as :func:`run_tool` does and return at once; its output goes
+    to the file ``stdout`` (``stderr``: another file, default the same one)."""
+    cmd = [sys.executable, str(REPO / 'tools' / tool), *map(str, args)]
+    child = _forkserver().Process(target=_tool_process, args=(
+        cmd, str(cwd), {**os.environ, **(env or {})}, str(stdout),
+        None if stderr is None else str(stderr)))
+    child.start()
+    return ForkedTool(cmd, child)
 
 
 def _run_forked(cmd: list, *, cwd, env: dict, timeout: int) -> subprocess.CompletedProcess:

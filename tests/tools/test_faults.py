@@ -1,4 +1,6 @@
 """Fault injection: the real command-line tools, each in its own process, hit by what goes wrong.
+The processes are forked from a server that has mtda imported (``support.start_tool``), except
+the full-disk runs, which start a new interpreter to set their file-size limit first.
 
 Faults injected:
 
@@ -37,7 +39,8 @@ from typing import Optional
 import pytest
 import torch
 
-from support import REPO, TINY_CONFIG, finetune_two_from_one_init, run_tool
+from support import (REPO, TINY_CONFIG, ForkedTool, finetune_two_from_one_init, run_tool,
+                     start_tool)
 
 pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
@@ -60,17 +63,17 @@ def _command(tool: str, *args) -> list:
     return [sys.executable, str(REPO / 'tools' / tool), *map(str, args)]
 
 
-def _start(tool: str, *args, cwd, **popen) -> subprocess.Popen:
-    """Start ``tools/<tool>`` with this interpreter."""
-    return subprocess.Popen(_command(tool, *args), cwd=cwd, env=ENV, **popen)
+def _start(tool: str, *args, cwd, stdout=os.devnull, stderr=None) -> ForkedTool:
+    """Start ``tools/<tool>``, forked as :func:`_run` runs it; its output to the file ``stdout``
+    (``stderr``: another file, default the same one)."""
+    return start_tool(tool, *args, cwd=cwd, env=ENV, stdout=stdout, stderr=stderr)
 
 
-def _run(tool: str, *args, cwd, preexec_fn=None,
-         fresh_interpreter: bool = False) -> subprocess.CompletedProcess:
+def _run(tool: str, *args, cwd, preexec_fn=None) -> subprocess.CompletedProcess:
     """Run ``tools/<tool>`` to its end; its output captured as text. Forked from the server that
-    has mtda imported (:func:`support.run_tool`), or a new interpreter, as the killed runs are
-    (``fresh_interpreter``, or a ``preexec_fn`` to run in the child first)."""
-    if preexec_fn is None and not fresh_interpreter:
+    has mtda imported (:func:`support.run_tool`), or, with a ``preexec_fn`` to run in the child
+    first, a new interpreter."""
+    if preexec_fn is None:
         return run_tool(tool, *args, cwd=cwd, check=False, env=ENV)
     return subprocess.run(_command(tool, *args), cwd=cwd, env=ENV, capture_output=True, text=True,
                           preexec_fn=preexec_fn)
@@ -173,12 +176,13 @@ def _last_checkpoint(work_dir: Path) -> Optional[Path]:
     return Path(pointer.read_text().strip()) if pointer.exists() else None
 
 
-def _kill_training(point: TrainKill, work_dir: Path, cwd: Path) -> subprocess.Popen:
+def _kill_training(point: TrainKill, work_dir: Path, cwd: Path) -> ForkedTool:
     """Start a run with its output to a log file, poll for ``point``, SIGKILL it there."""
     log = work_dir.with_suffix('.log')
-    with open(log, 'w') as output, open(log) as reader:
+    log.write_text('')
+    with open(log) as reader:
         proc = _start('train.py', TINY_CONFIG, '--work-dir', work_dir, *TRAIN_OPTIONS, cwd=cwd,
-                      stdout=output, stderr=subprocess.STDOUT)
+                      stdout=log)
         log_text = ''
         while proc.poll() is None and not point.has_happened(log_text, work_dir):
             time.sleep(0.002)
@@ -277,9 +281,8 @@ def reference_merges(merge_inputs) -> SimpleNamespace:
 
     def merge(weights):
         out = folder / f'merged_{"_".join(weights)}.pth'
-        # a new interpreter, as the killed merges start: their kill points span its lifetime
-        proc = _run('merge.py', *_merge_args(merge_inputs, out, weights), cwd=folder,
-                    fresh_interpreter=True)
+        # started as the killed merges are: their kill points span its lifetime
+        proc = _run('merge.py', *_merge_args(merge_inputs, out, weights), cwd=folder)
         assert proc.returncode == 0, proc.stderr[-3000:]
         return out, time.monotonic() - started
 
@@ -300,7 +303,7 @@ def merge_kill_points(lifetime: float, count: int = 10, seed: int = 11) -> list:
     return [MergeKill(delay) for delay in delays] + [MergeKill(None), MergeKill(None)]
 
 
-def _wait_for_temporary_file(proc: subprocess.Popen, out: Path) -> None:
+def _wait_for_temporary_file(proc: ForkedTool, out: Path) -> None:
     while proc.poll() is None and not list(out.parent.glob(f'.{out.name}.*.tmp')):
         time.sleep(0.001)
 
@@ -308,8 +311,7 @@ def _wait_for_temporary_file(proc: subprocess.Popen, out: Path) -> None:
 def _kill_merge(point: MergeKill, inputs: SimpleNamespace, folder: Path) -> SimpleNamespace:
     folder.mkdir()
     out = folder / 'merged.pth'
-    proc = _start('merge.py', *_merge_args(inputs, out, WEIGHTS_A), cwd=folder,
-                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = _start('merge.py', *_merge_args(inputs, out, WEIGHTS_A), cwd=folder)
     if point.delay is None:
         _wait_for_temporary_file(proc, out)
     else:
@@ -371,10 +373,13 @@ def test_a_full_disk_while_merging_is_a_one_line_error_and_no_torn_file(
 def test_two_merges_racing_to_one_output_leave_one_of_them_whole(
         merge_inputs, reference_merges, tmp_path):
     out = tmp_path / 'merged.pth'
+    logs = tmp_path / 'logs'
+    logs.mkdir()
     racers = [_start('merge.py', *_merge_args(merge_inputs, out, weights), cwd=tmp_path,
-                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-              for weights in (WEIGHTS_A, WEIGHTS_B)]
-    finished = [(proc.communicate()[1], proc.wait()) for proc in racers]
+                     stdout=logs / f'{i}.out', stderr=logs / f'{i}.err')
+              for i, weights in enumerate((WEIGHTS_A, WEIGHTS_B))]
+    finished = [(proc.wait(), (logs / f'{i}.err').read_text())[::-1]
+                for i, proc in enumerate(racers)]
     for stderr, returncode in finished:
         lines = stderr.strip().splitlines()
         # each either wrote its merge, or failed cleanly in one line
