@@ -100,27 +100,30 @@ def start_tool(tool: str, *args, cwd, env=None, stdout=os.devnull, stderr=None) 
     """Start ``tools/<tool>`` forked as :func:`run_tool` does and return at once; its output goes
     to the file ``stdout`` (``stderr``: another file, default the same one)."""
     cmd = [sys.executable, str(REPO / 'tools' / tool), *map(str, args)]
+    return _start_forked(cmd, cwd, {**os.environ, **(env or {})}, stdout, stderr)
+
+
+def _start_forked(cmd: list, cwd, env: dict, stdout, stderr) -> ForkedTool:
     child = _forkserver().Process(target=_tool_process, args=(
-        cmd, str(cwd), {**os.environ, **(env or {})}, str(stdout),
-        None if stderr is None else str(stderr)))
+        cmd, str(cwd), env, str(stdout), None if stderr is None else str(stderr)))
     child.start()
     return ForkedTool(cmd, child)
 
 
 def _run_forked(cmd: list, *, cwd, env: dict, timeout: int) -> subprocess.CompletedProcess:
+    import signal
     import tempfile
     with tempfile.TemporaryDirectory(prefix='tool_') as folder:
         out, err = os.path.join(folder, 'stdout'), os.path.join(folder, 'stderr')
-        child = _forkserver().Process(target=_tool_process,
-                                      args=(cmd, str(cwd), env, out, err))
-        child.start()
-        child.join(timeout)
-        if child.is_alive():
-            child.kill()
-            child.join()
-            raise subprocess.TimeoutExpired(cmd, timeout)
+        tool = _start_forked(cmd, cwd, env, out, err)
+        try:
+            tool.wait(timeout)
+        except subprocess.TimeoutExpired:
+            tool.send_signal(signal.SIGKILL)
+            tool.wait()
+            raise
         read = [Path(p).read_text(errors='replace') if os.path.exists(p) else '' for p in (out, err)]
-    return subprocess.CompletedProcess(cmd, child.exitcode, *read)
+    return subprocess.CompletedProcess(cmd, tool.returncode, *read)
 
 
 def tool_main(tool: str):
