@@ -1,10 +1,13 @@
 """The README's main job, shortened to a few iterations, from an empty folder."""
 import json
 
+import pytest
 import torch
 
 from mtda.io import load_state_dict_file, weights_sha256
 from support import CONFIGS, run_tool, run_tool_in_process
+
+pytestmark = pytest.mark.first  # the longest test: started first (tests/conftest.py)
 
 
 def test_main_job_from_an_empty_folder(tmp_path):
