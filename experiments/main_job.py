@@ -295,8 +295,10 @@ def run_main_job(experiment: Experiment, *, tools: Tools, work_dir=None, data_ro
     # this job's steps only: one Tools may run several jobs (the claims study runs every seed)
     first_step = len(tools.durations)
 
-    def phase_done(name, at=None):  # the job's time profile: wall time per phase, added over
-        now = time.time() if at is None else at  # invocations
+    def phase_done(name, at=None):
+        """The job's time profile: wall time per phase (ending now, or ``at``), added over
+        invocations."""
+        now = time.time() if at is None else at
         phases[name] = phases.get(name, 0.0) + now - clock[0]
         clock[0] = now
 

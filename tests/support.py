@@ -19,7 +19,7 @@ def run_tool(tool: str, *args, cwd, check: bool = True, env=None, timeout: int =
     mmseg and timm. ``fresh_interpreter=True`` starts a new interpreter instead, for the tests
     whose point is the command exactly as a user types it (the README's main job).
     """
-    cmd = [sys.executable, str(REPO / 'tools' / tool), *map(str, args)]
+    cmd = _tool_command(tool, args)
     full_env = {**os.environ, **(env or {})}
     if fresh_interpreter:
         proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
@@ -30,6 +30,10 @@ def run_tool(tool: str, *args, cwd, check: bool = True, env=None, timeout: int =
         raise AssertionError(f'{" ".join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}'
                              f'\n{proc.stderr[-3000:]}')
     return proc
+
+
+def _tool_command(tool: str, args) -> list:
+    return [sys.executable, str(REPO / 'tools' / tool), *map(str, args)]
 
 
 _FORKSERVER = []
@@ -84,7 +88,7 @@ class ForkedTool:
         return self._child.exitcode
 
     def poll(self):
-        return self._child.exitcode
+        return self.returncode
 
     def wait(self, timeout=None) -> int:
         self._child.join(timeout)
@@ -99,8 +103,8 @@ class ForkedTool:
 def start_tool(tool: str, *args, cwd, env=None, stdout=os.devnull, stderr=None) -> ForkedTool:
     """Start ``tools/<tool>`` forked as :func:`run_tool` does and return at once; its output goes
     to the file ``stdout`` (``stderr``: another file, default the same one)."""
-    cmd = [sys.executable, str(REPO / 'tools' / tool), *map(str, args)]
-    return _start_forked(cmd, cwd, {**os.environ, **(env or {})}, stdout, stderr)
+    return _start_forked(_tool_command(tool, args), cwd, {**os.environ, **(env or {})}, stdout,
+                         stderr)
 
 
 def _start_forked(cmd: list, cwd, env: dict, stdout, stderr) -> ForkedTool:
