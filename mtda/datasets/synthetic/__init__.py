@@ -16,6 +16,7 @@ dataset classes and training pipeline run on them unchanged. Modules, in pipelin
 
 Entry point: :func:`make_synthetic_datasets` (CLI: ``tools/make_synthetic_data.py``).
 """
+import hashlib
 import json
 import numbers
 import os
@@ -38,7 +39,8 @@ MARKER = '.mtda_synthetic.json'
 # Older folders have no number; 2: sensor noise scaled with the rendered width (styles.DomainStyle).
 RENDERING = 2
 
-__all__ = ['DATASETS', 'MARKER', 'RENDERING', 'SIZES', 'DatasetSize', 'make_synthetic_datasets']
+__all__ = ['DATASETS', 'MARKER', 'RENDERING', 'SIZES', 'DatasetSize', 'content_sha256',
+           'make_synthetic_datasets']
 
 
 def make_synthetic_datasets(out_dir, size: str = 'tiny', seed: int = 0,
@@ -102,6 +104,24 @@ def _check_options(size: str, seed: int, datasets: Optional[Iterable[str]]) -> l
     return list(dict.fromkeys(names))  # drop repeats, keep order
 
 
+def content_sha256(folder) -> str:
+    """sha256 over every file under ``folder`` but the marker: each relative POSIX path, a NUL,
+    the file's bytes, in sorted path order.
+
+    The marker records it, so a dataset written on two machines can be compared without copying
+    it: equal hashes, equal files (the same size and seed give byte-identical files on one
+    machine; whether another CPU draws the same pixels is what the hash shows).
+    """
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob('*')
+                   if p.is_file() and p.name != MARKER)
+    for name in names:
+        digest.update(name.encode() + b'\0')
+        digest.update((folder / name).read_bytes())
+    return digest.hexdigest()
+
+
 def _read_marker(target: Path) -> Optional[dict]:
     try:
         return json.loads((target / MARKER).read_text(encoding='utf-8'))
@@ -146,8 +166,8 @@ def _build_atomically(root: Path, name: str, jobs: list, spec: DatasetSize, seed
         temporary.mkdir()
         for job in tqdm(jobs, desc=name, unit='frame', disable=not progress, leave=False):
             writer.write(temporary, job, size=spec, seed=seed)
-        (temporary / MARKER).write_text(json.dumps(provenance, indent=2) + '\n',
-                                        encoding='utf-8')
+        marker = dict(provenance, content_sha256=content_sha256(temporary))
+        (temporary / MARKER).write_text(json.dumps(marker, indent=2) + '\n', encoding='utf-8')
         if target.exists():  # overwrite: swap in the new folder, then drop the old one
             os.replace(target, retired)
         os.replace(temporary, target)
