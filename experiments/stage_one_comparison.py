@@ -74,8 +74,8 @@ def _ms(values: Sequence[float], signed: bool = False) -> str:
 
 
 def render_markdown(report: Mapping, *, labels: Sequence[str] = ('baseline', 'candidate')) -> str:
-    """Two tables: the singles on their own targets, then each merge per target and H-mean, every
-    cell mean ± std over seeds, the differences paired within each seed."""
+    """A table of the singles on their own targets, then one per merge row (per target and
+    H-mean); every cell mean ± std over seeds, the differences paired within each seed."""
     base, cand = labels
     targets = report['targets']
     lines: List[str] = [
