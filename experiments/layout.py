@@ -74,6 +74,17 @@ METHOD_ROWS = (
 )
 
 
+def read_step_record(folder: Path, *, fix: str) -> dict:
+    """The model record a step wrote into ``folder/results.json``; when it is missing, an error
+    naming the file and ``fix`` (what to run to make it)."""
+    from mtda.errors import MtdaError
+    from mtda.evaluation import read_results
+    path = Path(folder) / 'results.json'
+    if not path.exists():
+        raise MtdaError(f'{path}: missing; {fix}')
+    return read_results(path)[0]
+
+
 def single_label(target: str) -> str:
     """The table's row label of the stage-one model of ``target``."""
     return f'single: {target}'

@@ -15,19 +15,15 @@ from typing import Any, Dict, List, Mapping, Sequence
 from mtda.errors import MtdaError
 
 from .claims.summary import mean_std, verdict
-from .layout import MERGE_ROWS, TARGETS, JobLayout
+from .layout import MERGE_ROWS, TARGETS, JobLayout, read_step_record
 
 _READINGS = {'holds': 'better', 'does not hold': 'worse', 'inconclusive': 'level',
              'inconclusive (one seed)': 'one seed'}
 
 
 def _read(folder: Path) -> dict:
-    from mtda.evaluation import read_results
-    path = folder / 'results.json'
-    if not path.exists():
-        raise MtdaError(f'{path}: missing; run the main job into {folder.parents[1]} first '
-                        '(python tools/run_mtda.py EXPERIMENT --work-dir DIR --seed S)')
-    return read_results(path)[0]
+    return read_step_record(folder, fix=f'run the main job into {folder.parents[1]} first '
+                            '(python tools/run_mtda.py EXPERIMENT --work-dir DIR --seed S)')
 
 
 def read_run(layout: JobLayout, targets: Sequence[str] = TARGETS) -> dict:

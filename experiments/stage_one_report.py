@@ -17,9 +17,7 @@ import math
 from statistics import mean, stdev
 from typing import Dict, Mapping, Optional, Sequence
 
-from mtda.errors import MtdaError
-
-from .layout import TARGETS, JobLayout
+from .layout import TARGETS, JobLayout, read_step_record
 from .main_job import Experiment, Tools, step
 
 #: the miniature's targets for stage one: (quantity, targets it applies to, threshold)
@@ -44,11 +42,8 @@ def own_target_advantage(matrix: Mapping[str, Mapping[str, float]], target: str)
 
 
 def _miou(path) -> Dict[str, float]:
-    from mtda.evaluation import read_results
-    if not path.exists():
-        raise MtdaError(f'{path}: missing; run the main job first (python tools/run_mtda.py '
-                        'CONFIG) and the oracles (this tool runs them)')
-    record = read_results(path)[0]
+    record = read_step_record(path.parent, fix='run the main job first (python tools/run_mtda.py '
+                              'CONFIG) and the oracles (this tool runs them)')
     return {d: v['mIoU'] for d, v in record['domains'].items()}
 
 
