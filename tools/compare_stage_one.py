@@ -1,5 +1,6 @@
-"""Two stage-one methods compared seed by seed: singles on their own targets and the merges of both,
-paired differences with mean ± std over seeds.
+"""Two stage-one methods compared seed by seed: singles on their own targets, their own-target
+advantages, the source-only models and the merges of both, paired differences with mean ± std over
+seeds.
 
     python tools/compare_stage_one.py --baseline D0 D1 D2 --candidate E0 E1 E2 --out DIR
                                       [--labels DAFormer MIC] [--targets ...]
@@ -7,8 +8,10 @@ paired differences with mean ± std over seeds.
 Each D/E is a main-job work dir (tools/run_mtda.py EXPERIMENT --work-dir D --seed S), the i-th of
 both lists trained with the same seed and shared init, e.g. configs/mtda/
 gta2all_daformer_efficientnet-lite0_tiny.py against gta2all_mic_daformer_efficientnet-lite0_tiny.py.
-Only the singles' evaluations (eval/<target>/) are required; every merge row both have
-(merged/<row>/) is compared too. Writes DIR/stage_one_comparison.{json,md}.
+Only the singles' evaluations (eval/<target>/) are required; their own-target advantages come
+from them when each single was evaluated on every target (as the main job does), and the source-only
+model (eval/source_only/) and every merge row (merged/<row>/) that all work dirs have are compared
+too. Writes DIR/stage_one_comparison.{json,md}.
 """
 import json
 import sys
