@@ -12,6 +12,13 @@ Read from a main job's work dir (:class:`~experiments.layout.JobLayout`), per ta
 The miniature's targets (decided before any merge result is looked at): UDA closes >= 40 % of the
 gap on Cityscapes, IDD and ACDC; own-target advantage >= +3 on Cityscapes and IDD; every target's
 UDA mIoU >= 20. Over several seeds each number is reported as mean ± sample std.
+
+:func:`bn_recalibrated_numbers` gives the same numbers with the BatchNorm statistics each model
+tracked in training replaced by statistics of target frames: each single's re-estimated on
+unlabelled training frames of its own target, the source-only model's on each target it is
+evaluated on (AdaBN, Li et al., "Revisiting Batch Normalization For Practical Domain Adaptation",
+2016). A UDA run tracks its statistics over source and mixed batches, so they are not its target's
+(docs/stage_one.md).
 """
 import math
 from statistics import mean, stdev
@@ -47,19 +54,64 @@ def _miou(path) -> Dict[str, float]:
     return {d: v['mIoU'] for d, v in record['domains'].items()}
 
 
-def stage_one_numbers(layout: JobLayout, *, targets: Sequence[str] = TARGETS) -> dict:
-    """One seed's report: per target source/UDA/oracle/gap, the matrix and the advantages."""
-    source = _miou(layout.source_only_eval_dir / 'results.json')
-    matrix = {t: _miou(layout.single_eval_dir(t) / 'results.json') for t in targets}
+def report_numbers(source: Mapping[str, float], matrix: Mapping[str, Mapping[str, float]],
+                   oracles: Mapping[str, float]) -> dict:
+    """Per target (the matrix's rows) source/UDA/oracle/gap and advantage, and the matrix."""
     per_target = {}
-    for t in targets:
-        oracle_file = layout.oracle_dir(t) / 'results.json'
-        oracle = _miou(oracle_file)[t] if oracle_file.exists() else None
+    for t in matrix:
+        oracle = oracles.get(t)
         per_target[t] = dict(source_only=source[t], uda=matrix[t][t], oracle=oracle,
                              gap_closed=None if oracle is None
                              else gap_closed(source[t], matrix[t][t], oracle),
                              advantage=own_target_advantage(matrix, t))
     return dict(per_target=per_target, matrix=matrix)
+
+
+def _oracles(layout: JobLayout, targets: Sequence[str]) -> Dict[str, float]:
+    """Each oracle's mIoU on its target, for the targets that have one."""
+    files = {t: layout.oracle_dir(t) / 'results.json' for t in targets}
+    return {t: _miou(f)[t] for t, f in files.items() if f.exists()}
+
+
+def stage_one_numbers(layout: JobLayout, *, targets: Sequence[str] = TARGETS) -> dict:
+    """One seed's report: per target source/UDA/oracle/gap, the matrix and the advantages."""
+    source = _miou(layout.source_only_eval_dir / 'results.json')
+    matrix = {t: _miou(layout.single_eval_dir(t) / 'results.json') for t in targets}
+    return report_numbers(source, matrix, _oracles(layout, targets))
+
+
+def bn_recalibrated_numbers(experiment: Experiment, layout: JobLayout, *, frames: int, seed: int,
+                            targets: Sequence[str] = TARGETS) -> dict:
+    """:func:`stage_one_numbers` with target BatchNorm statistics: every single's re-estimated on
+    ``frames`` unlabelled training frames of its own target (then evaluated on every target), the
+    source-only model's on those of each target before it is evaluated there; the oracles keep
+    their own (trained on the target). The frame sample is seeded with ``seed``."""
+    from mmengine.registry import init_default_scope
+
+    from mtda.apis.infer import load_segmentor
+    from mtda.apis.select_subnet import file_batches
+    from mtda.config import load_config
+    from mtda.merging.zipit.batchnorm import recompute_batchnorm_statistics
+
+    from .slimda_selection_study import labelled_items, labelled_miou, target_frames
+    init_default_scope('mmseg')
+    configs = {t: load_config(str(experiment.uda_configs[t])) for t in targets}
+    items = {t: labelled_items(configs[t], t) for t in targets}
+
+    def recalibrated(weights, target):
+        model = load_segmentor(configs[target], weights)
+        sample = target_frames(configs[target], count=frames, seed=seed)
+        recompute_batchnorm_statistics(model, file_batches(model, sample),
+                                       lambda m, batch: m._forward(batch))
+        return model
+
+    matrix = {}
+    for t in targets:
+        single = recalibrated(layout.stage_one_weights(t), t)
+        matrix[t] = {d: labelled_miou(single, *items[d]) for d in targets}
+    source = {t: labelled_miou(recalibrated(layout.source_only_weights, t), *items[t])
+              for t in targets}
+    return report_numbers(source, matrix, _oracles(layout, targets))
 
 
 def summarise(runs: Sequence[dict]) -> dict:
@@ -87,8 +139,9 @@ def summarise(runs: Sequence[dict]) -> dict:
     return dict(seeds=len(runs), per_target=per_target, matrix=matrix, checks=checks)
 
 
-def render_markdown(report: Mapping) -> str:
-    """The report as two Markdown tables and the list of targets met."""
+def render_markdown(report: Mapping, *, bn_frames: int = 0) -> str:
+    """The report as two Markdown tables and the list of targets met; ``bn_frames``: the number
+    of target frames the BatchNorm statistics were re-estimated on (0: those of training)."""
     def cell(s, percent=False):
         if s is None:
             return '–'
@@ -97,7 +150,9 @@ def render_markdown(report: Mapping) -> str:
         return text if math.isnan(s['std']) else f'{text} ± {s["std"] * scale:.1f}'
 
     targets = list(report['per_target'])
-    lines = [f'## Stage one ({report["seeds"]} seed(s); mIoU %, mean ± std)', '',
+    statistics = (f'; BN statistics re-estimated on {bn_frames} target frames' if bn_frames
+                  else '')
+    lines = [f'## Stage one ({report["seeds"]} seed(s); mIoU %, mean ± std{statistics})', '',
              '| target | source-only | UDA single | oracle | gap closed (%) | own-target advantage |',
              '|---|---|---|---|---|---|']
     for t in targets:

@@ -1,14 +1,18 @@
 """The stage-one report: gap closed and own-target advantage by hand-computed numbers, read from a
-work dir laid out as the main job writes it, summarised over seeds and rendered."""
+work dir laid out as the main job writes it, summarised over seeds and rendered; the report with
+target BatchNorm statistics on tiny weights."""
 import json
 import math
+import shutil
 
 import pytest
 
 from experiments.layout import TARGETS, JobLayout
-from experiments.stage_one_report import (gap_closed, own_target_advantage, render_markdown,
+from experiments.stage_one_report import (bn_recalibrated_numbers, gap_closed,
+                                          own_target_advantage, render_markdown,
                                           stage_one_numbers, summarise)
 from mtda.errors import MtdaError
+from support import CONFIGS, run_tool, run_tool_in_process
 
 
 def test_gap_closed_and_advantage_by_hand():
@@ -62,3 +66,43 @@ def test_a_missing_single_names_the_main_job(tmp_path):
     (layout.single_eval_dir('acdc') / 'results.json').unlink()
     with pytest.raises(MtdaError, match=r'acdc/results\.json: missing; run the main job first'):
         stage_one_numbers(layout)
+
+
+def test_target_statistics_replace_those_of_training(tiny_data_root, tmp_path, monkeypatch):
+    """One set of weights as source-only and all four singles: calibrated on the same frames of a
+    target, the source-only model scores what the single of that target scores there; a single
+    whose stored BatchNorm statistics are wrecked scores as if they were intact."""
+    import torch
+
+    from experiments.main_job import load_experiment
+    layout = JobLayout(tmp_path / 'job')
+    run_tool('make_shared_init.py', CONFIGS / 'daformer' /
+             'gta2cityscapes_daformer_efficientnet-lite0_tiny.py', '--out', layout.shared_init,
+             '--seed', '3', cwd=tiny_data_root)
+    for weights in (layout.source_only_weights, *(layout.stage_one_weights(t) for t in TARGETS)):
+        weights.parent.mkdir(parents=True)
+        shutil.copy(layout.shared_init, weights)
+    wrecked = torch.load(layout.stage_one_weights('idd'), weights_only=True)
+    for key, value in wrecked['state_dict'].items():
+        if key.endswith(('running_mean', 'running_var')):
+            value.mul_(40.0).add_(3.0)
+    torch.save(wrecked, layout.stage_one_weights('idd'))
+    _write(layout.oracle_dir('cityscapes'), [60.0] * 4)
+    experiment = load_experiment(CONFIGS / 'mtda' / 'gta2all_daformer_efficientnet-lite0_tiny.py')
+    monkeypatch.chdir(tiny_data_root)
+    run = bn_recalibrated_numbers(experiment, layout, frames=4, seed=3)
+    matrix, per_target = run['matrix'], run['per_target']
+    for t in TARGETS:  # the IDD single too, whose stored statistics were wrecked
+        assert per_target[t]['source_only'] == pytest.approx(matrix[t][t], abs=1e-9)
+        assert 0 <= matrix[t][t] <= 100
+    cs = per_target['cityscapes']
+    assert cs['oracle'] == 60.0 and cs['gap_closed'] == pytest.approx(0.0, abs=1e-9)
+    assert per_target['idd']['oracle'] is None
+
+
+def test_a_negative_frame_count_is_refused_in_one_line(tmp_path):
+    result = run_tool_in_process('stage_one_report.py', '--work-dirs', tmp_path, '--bn-frames',
+                                 '-2', cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == (
+        'error: --bn-frames -2: give a number of frames >= 1, or 0 for the statistics of training')
