@@ -97,20 +97,16 @@ def bn_recalibrated_numbers(experiment: Experiment, layout: JobLayout, *, frames
     init_default_scope('mmseg')
     configs = {t: load_config(str(experiment.uda_configs[t])) for t in targets}
     items = {t: labelled_items(configs[t], t) for t in targets}
-
-    def recalibrated(weights, target):
-        model = load_segmentor(configs[target], weights)
-        sample = target_frames(configs[target], count=frames, seed=seed)
-        recompute_batchnorm_statistics(model, file_batches(model, sample),
-                                       lambda m, batch: m._forward(batch))
-        return model
-
-    matrix = {}
+    # the re-estimation resets every statistic, so one loaded source-only model serves all targets
+    source_only = load_segmentor(configs[targets[0]], layout.source_only_weights)
+    matrix, source = {}, {}
     for t in targets:
-        single = recalibrated(layout.stage_one_weights(t), t)
+        batches = file_batches(source_only, target_frames(configs[t], count=frames, seed=seed))
+        single = load_segmentor(configs[t], layout.stage_one_weights(t))
+        for model in (single, source_only):
+            recompute_batchnorm_statistics(model, batches, lambda m, batch: m._forward(batch))
         matrix[t] = {d: labelled_miou(single, *items[d]) for d in targets}
-    source = {t: labelled_miou(recalibrated(layout.source_only_weights, t), *items[t])
-              for t in targets}
+        source[t] = labelled_miou(source_only, *items[t])
     return report_numbers(source, matrix, _oracles(layout, targets))
 
 
