@@ -21,7 +21,7 @@ train_dataloader = dict(
         _delete_=True, type='UDADataset',
         source={{_base_.gta_train}},
         target={{_base_.acdc_train}},
-        rare_class_sampling=dict(min_pixels=100, class_temp=0.01, min_crop_ratio=0.5),
+        rare_class_sampling={{_base_.gta_rare_class_sampling}},
         length='source'))  # sampler index list of len(source), not len(source) x len(target)
 # validation during training on this run's own target; tools/test.py evaluates all four
 val_cfg = dict(domains=dict(_delete_=True, acdc={{_base_.acdc_val}}))

@@ -27,9 +27,7 @@ train_dataloader = dict(
         _delete_=True, type='UDADataset',
         source={{_base_.gta_train}},
         target={{_base_.idd_train}},
-        # HRDA: min_crop_ratio 2.0 (its crops have 4x DAFormer's pixels); min_pixels as the
-        # DAFormer miniature
-        rare_class_sampling=dict(min_pixels=100, class_temp=0.01, min_crop_ratio=2.0),
+        rare_class_sampling={{_base_.gta_rare_class_sampling}},
         length='source'))  # sampler index list of len(source), not len(source) x len(target)
 # validation during training on this run's own target; tools/test.py evaluates all four
 val_cfg = dict(domains=dict(_delete_=True, idd={{_base_.idd_val}}))
