@@ -47,16 +47,19 @@ def test_timm_backbone_is_timm():
         == [64, 128, 256, 512]
 
 
-TINY_UDA_CONFIGS = sorted(p for sub in ('daformer', 'hrda', 'mic') for p in (CONFIGS / sub).glob('*_tiny.py'))
+TINY_UDA_CONFIGS = sorted(p for sub in ('daformer', 'hrda', 'mic')
+                          for p in (CONFIGS / sub).glob('*_tiny.py'))
 
 
 @pytest.mark.parametrize('path', TINY_UDA_CONFIGS, ids=lambda p: str(p.relative_to(CONFIGS)))
 def test_tiny_rare_class_sampling_is_the_base_one_with_one_crop_share(path: Path):
-    """Every tiny UDA config samples rare classes as its GTA base defines (docs/stage_one.md): the
-    drawn class must cover the same share of the source crop, 50 of 64x64 pixels, at any crop size."""
+    """Every tiny UDA config samples rare classes as its GTA base defines (docs/stage_one.md):
+    the drawn class must cover the same share of the source crop, 50 of 64x64 pixels, at any crop
+    size."""
     cfg = Config.fromfile(str(path))
     rcs = cfg.train_dataloader.dataset.rare_class_sampling
     assert rcs == cfg.gta_rare_class_sampling
     crop = next(t['crop_size'] for t in cfg.train_dataloader.dataset.source.pipeline
                 if t['type'] == 'RandomCrop')
-    assert rcs['min_pixels'] * rcs['min_crop_ratio'] / (crop[0] * crop[1]) == pytest.approx(50 / 4096)
+    share = rcs['min_pixels'] * rcs['min_crop_ratio'] / (crop[0] * crop[1])
+    assert share == pytest.approx(50 / 4096)
