@@ -142,9 +142,8 @@ def evaluate_record(layout: JobLayout, widths: Sequence[float],
     from mmengine.registry import init_default_scope
 
     from mtda.apis.infer import load_segmentor
-    from mtda.apis.select_subnet import file_batches, width_flops
+    from mtda.apis.select_subnet import calibrate_segmentor_batchnorm_, file_batches, width_flops
     from mtda.config import load_config
-    from mtda.merging.zipit.batchnorm import recompute_batchnorm_statistics
 
     from .slimda_selection_study import labelled_items, labelled_miou, target_frames
     if calibrate_frames and merge_targets:
@@ -174,8 +173,7 @@ def evaluate_record(layout: JobLayout, widths: Sequence[float],
                 single_cfg = load_config(str(single_config(target)))
                 model = load_segmentor(single_cfg, layout.stage_one_weights(target))
                 if calibration is not None:
-                    recompute_batchnorm_statistics(model, calibration,
-                                                   lambda m, batch: m._forward(batch))
+                    calibrate_segmentor_batchnorm_(model, calibration)
                 miou = labelled_miou(model, *labelled_items(single_cfg, target))
             else:
                 alone = load_segmentor(cfg, alone_weights(layout, target, width))

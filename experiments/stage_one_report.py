@@ -89,9 +89,8 @@ def bn_recalibrated_numbers(experiment: Experiment, layout: JobLayout, *, frames
     from mmengine.registry import init_default_scope
 
     from mtda.apis.infer import load_segmentor
-    from mtda.apis.select_subnet import file_batches
+    from mtda.apis.select_subnet import calibrate_segmentor_batchnorm_, file_batches
     from mtda.config import load_config
-    from mtda.merging.zipit.batchnorm import recompute_batchnorm_statistics
 
     from .slimda_selection_study import labelled_items, labelled_miou, target_frames
     init_default_scope('mmseg')
@@ -104,7 +103,7 @@ def bn_recalibrated_numbers(experiment: Experiment, layout: JobLayout, *, frames
         batches = file_batches(source_only, target_frames(configs[t], count=frames, seed=seed))
         single = load_segmentor(configs[t], layout.stage_one_weights(t))
         for model in (single, source_only):
-            recompute_batchnorm_statistics(model, batches, lambda m, batch: m._forward(batch))
+            calibrate_segmentor_batchnorm_(model, batches)
         matrix[t] = {d: labelled_miou(single, *items[d]) for d in targets}
         source[t] = labelled_miou(source_only, *items[t])
     return report_numbers(source, matrix, _oracles(layout, targets))

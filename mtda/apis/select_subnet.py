@@ -107,14 +107,24 @@ def width_flops(bank: SlimmableEncoderDecoder, input_size: Sequence[int]) -> Lis
     return subnet_flops(bank, candidate_subnets(bank), input_size)
 
 
+def _segmentor_forward(segmentor, batch: torch.Tensor) -> None:
+    segmentor._forward(batch)
+
+
+def calibrate_segmentor_batchnorm_(segmentor, batches: Sequence[torch.Tensor]) -> None:
+    """Re-estimate every BatchNorm's statistics of an mmseg segmentor as the average over
+    ``batches`` (normalised image tensors, :func:`file_batches`); the segmentor ends in eval mode
+    (:func:`mtda.merging.zipit.recompute_batchnorm_statistics`)."""
+    recompute_batchnorm_statistics(segmentor, batches, _segmentor_forward)
+
+
 def calibrate_batchnorm_(bank: SlimmableEncoderDecoder, batches: Sequence[torch.Tensor]) -> None:
     """Re-estimate the BatchNorm statistics the current sub-network uses as the average over
     ``batches`` (normalised image tensors), leaving the other widths' statistics alone; the bank
     ends in eval mode (:func:`mtda.merging.zipit.recompute_batchnorm_statistics`, restricted to
     those norms)."""
     norms = [m.bn[m.width_index] for m in bank.modules() if isinstance(m, SwitchableBatchNorm2d)]
-    recompute_batchnorm_statistics(bank, batches, lambda model, batch: model._forward(batch),
-                                   norms=norms)
+    recompute_batchnorm_statistics(bank, batches, _segmentor_forward, norms=norms)
 
 
 @contextlib.contextmanager
